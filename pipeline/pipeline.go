@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"time"
 
 	"golang.org/x/sync/errgroup"
 
@@ -52,6 +53,13 @@ type Result struct {
 	RunID   string
 	CostUSD float64  // the row's even share of its run's cost
 	Sources []string // URLs the run cited for this row, de-duplicated
+	// Citations maps each answered field to the pages cited for it.
+	Citations map[string][]exa.Citation
+	// Confidence is the lowest confidence the run gave any of the row's
+	// fields: low, medium or high; empty when it gave none.
+	Confidence string
+	Attempts   int       // runs that carried this row
+	EnrichedAt time.Time // when the answer arrived
 }
 
 // Summary totals a job.
