@@ -9,7 +9,7 @@ import (
 // account is a fake account limit for the window: it refuses creates past
 // its limit, as the API does with 429 CONCURRENCY_LIMIT_REACHED.
 type account struct {
-	limit, active int
+	limit, active    int
 	created, refused int
 }
 
