@@ -116,7 +116,7 @@ func TestValidatePhone(t *testing.T) {
 		{"+1-555-123-4567 ext. 89", true},
 		{"555 1234 x12", true},
 		{"555-1234", true},
-		{"12345", false},            // too few digits
+		{"12345", false},             // too few digits
 		{"+1234567890123456", false}, // too many
 		{"call the front desk", false},
 		{"+1 408 FLOWERS", false},
