@@ -35,6 +35,8 @@ func (c *runCmd) Help() string {
   exa-enrich run --sim --fields "ceo:string, employees:integer" \
       --query "Who runs this company and how many people work there?" examples/companies.csv
   EXA_API_KEY=... exa-enrich run --fields "hq_city:string" --query "Where is the HQ?" companies.csv
+  exa-enrich run --sim --schema company --identity --key name,domain --prefix ai_ \
+      --query "Profile each company." examples/companies.csv
 
 The key comes from EXA_API_KEY; EXA_BASE_URL points the tool at another server.
 
