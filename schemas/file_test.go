@@ -25,6 +25,8 @@ func TestParseErrors(t *testing.T) {
 			&SpecError{Source: "row.json", Line: 1, Err: errors.New(`the root must be a JSON object (an object schema), got ["a"]`)}},
 		{"root type array", "{\n \"type\": \"array\",\n \"items\": {}\n}",
 			&SpecError{Source: "row.json", Pointer: "/type", Line: 2, Err: errors.New(`the root must be an object schema (type "object"), got type "array"`)}},
+		{"root type list without object", "{\n \"type\": [\"string\", \"null\"]\n}",
+			&SpecError{Source: "row.json", Pointer: "/type", Line: 2, Err: errors.New(`the root must be an object schema (type "object"), got type ["string","null"]`)}},
 		{"no properties", "{\n \"type\": \"object\"\n}",
 			&SpecError{Source: "row.json", Line: 1, Err: errors.New(`the root must be an object schema with at least one property under "properties"`)}},
 		{"unknown type", "{\n \"type\": \"object\",\n \"properties\": {\n  \"a\": {\"type\": \"strin\"}\n }\n}",
@@ -116,6 +118,16 @@ func sameColumns(t *testing.T, got, want []Column) {
 		if g.Name != w.Name || !reflect.DeepEqual(g.Path, w.Path) || g.Type != w.Type || g.Format != w.Format || !arrow.TypeEqual(g.Arrow, w.Arrow) {
 			t.Errorf("column %d\n got %+v (%s)\nwant %+v (%s)", i, g, g.Arrow, w, w.Arrow)
 		}
+	}
+}
+
+func TestParseNullableRoot(t *testing.T) {
+	s, err := Parse("row.json", []byte(`{"type": ["object", "null"], "properties": {"a": {"type": "string"}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Validate(map[string]any{"rowId": "1", "a": "x"}); err != nil {
+		t.Errorf("Validate = %v", err)
 	}
 }
 

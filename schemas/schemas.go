@@ -106,7 +106,7 @@ func newSchema(source string, row map[string]any, order map[string][]string, at 
 			return nil, fail("/$schema", fmt.Errorf("$schema %v is not one the Agent API accepts (draft-07, 2019-09 or 2020-12)", d))
 		}
 	}
-	if t, ok := row["type"]; ok && t != "object" {
+	if t, ok := row["type"]; ok && !objectType(t) {
 		return nil, fail("/type", fmt.Errorf(`the root must be an object schema (type "object"), got type %v`, jsonText(t)))
 	}
 	props, ok := row["properties"].(map[string]any)
@@ -137,6 +137,16 @@ func newSchema(source string, row map[string]any, order map[string][]string, at 
 		return nil, &SpecError{Source: source, Err: err}
 	}
 	return s, nil
+}
+
+// objectType reports a root type that is an object: "object", or a list of
+// "object" and perhaps "null" (the batch item is always an object).
+func objectType(t any) bool {
+	if t == "object" {
+		return true
+	}
+	list, ok := t.([]any)
+	return ok && slices.Contains(list, any("object")) && !slices.ContainsFunc(list, func(x any) bool { return x != "object" && x != "null" })
 }
 
 // foreignRef finds a $ref the batch schema could not resolve: one that
