@@ -19,8 +19,8 @@ import (
 )
 
 type runCmd struct {
-	Input       string   `arg:"" help:"The file to enrich (CSV)."`
-	Fields      string   `required:"" help:"The answer for each row, as name:type pairs: \"ceo:string, employees:integer\". Types: string, integer, number, boolean."`
+	Input       string `arg:"" help:"The file to enrich (CSV)."`
+	schemaFlags `embed:""`
 	Query       string   `required:"" help:"What to research for each row."`
 	Key         []string `help:"Columns that identify a row (default: the first column)." sep:","`
 	ChunkSize   int      `default:"10" help:"Rows per run."`
@@ -35,6 +35,8 @@ func (c *runCmd) Help() string {
   exa-enrich run --sim --fields "ceo:string, employees:integer" \
       --query "Who runs this company and how many people work there?" examples/companies.csv
   EXA_API_KEY=... exa-enrich run --fields "hq_city:string" --query "Where is the HQ?" companies.csv
+  exa-enrich run --sim --schema company --identity --key name,domain --prefix ai_ \
+      --query "Profile each company." examples/companies.csv
 
 The key comes from EXA_API_KEY; EXA_BASE_URL points the tool at another server.
 
@@ -45,9 +47,8 @@ func (c *runCmd) Run(ctx context.Context, env *Env) error {
 	if c.ChunkSize < 1 || c.Concurrency < 1 {
 		return usagef("--chunk-size and --concurrency must be at least 1")
 	}
-	schema, err := schemas.ParseFields(c.Fields)
-	if err != nil {
-		return usageError{err}
+	if _, err := c.schemaFlags.load(); err != nil {
+		return err // before the key and the input: a typo costs nothing
 	}
 	out := c.Out
 	if out == "" {
@@ -72,10 +73,13 @@ func (c *runCmd) Run(ctx context.Context, env *Env) error {
 			return usagef("--key: %s has no column %q (columns: %s)", c.Input, k, strings.Join(columns, ", "))
 		}
 	}
-	for _, col := range schema.Columns {
-		if slices.Contains(columns, col.Name) {
-			return usagef("--fields: %q is already a column of %s", col.Name, c.Input)
-		}
+	keys := c.Key
+	if len(keys) == 0 && len(columns) > 0 {
+		keys = columns[:1]
+	}
+	schema, err := c.schemaFlags.compile(c.Input, columns, keys)
+	if err != nil {
+		return err
 	}
 	rows, err := readAll(r)
 	if err != nil {
@@ -178,7 +182,7 @@ func write(path string, columns []string, schema *schemas.Schema, rows []readers
 
 func statusLine(sum pipeline.Summary) string {
 	parts := []string{fmt.Sprintf("%d rows", sum.Rows)}
-	for _, s := range []pipeline.Status{pipeline.StatusOK, pipeline.StatusMissing, pipeline.StatusFailed, pipeline.StatusCancelled} {
+	for _, s := range []pipeline.Status{pipeline.StatusOK, pipeline.StatusMissing, pipeline.StatusFailed, pipeline.StatusMismatch, pipeline.StatusCancelled} {
 		if n := sum.ByStatus[s]; n > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", n, s))
 		}

@@ -43,6 +43,9 @@ const (
 	StatusFailed  Status = "failed"  // the run failed
 	// StatusCancelled marks rows the job stopped before answering.
 	StatusCancelled Status = "cancelled"
+	// StatusMismatch marks an answer whose echoed key columns name another
+	// entity than the row (identity on); it is not joined.
+	StatusMismatch Status = "mismatch"
 )
 
 // Result is what the job found for one row.
@@ -153,14 +156,16 @@ func runChunk(ctx context.Context, api API, job Job, rows []readers.Row, results
 		}
 		return nil
 	}
-	join(run, ids, results)
+	join(run, job.Schema, ids, data, results)
 	return nil
 }
 
 // join puts each answer item on the row whose id it carries, with the URLs
-// cited for it. Items with an unknown or repeated rowId are dropped; rows
-// left without an item are missing.
-func join(run *exa.Run, ids []string, results []Result) {
+// cited for it. Items with an unknown or repeated rowId are dropped; an
+// item that breaks the schema fails its row, one about another entity
+// (identity on) is a mismatch; rows left without an item are missing.
+// cells holds each row's input, by column name.
+func join(run *exa.Run, schema *schemas.Schema, ids []string, cells []map[string]any, results []Result) {
 	index := make(map[string]int, len(ids))
 	for i, id := range ids {
 		index[id] = i
@@ -175,10 +180,20 @@ func join(run *exa.Run, ids []string, results []Result) {
 	// byPosition maps an item's place in the answer array to its row, for
 	// reading grounding paths.
 	byPosition := make(map[int]int, len(items))
+	seen := make([]bool, len(ids))
 	for pos, item := range items {
 		id, _ := item[schemas.RowIDProperty].(string)
 		i, ok := index[id]
-		if !ok || results[i].Answer != nil {
+		if !ok || seen[i] {
+			continue
+		}
+		seen[i] = true
+		if err := schema.Validate(item); err != nil {
+			results[i].Status, results[i].Error = StatusFailed, err.Error()
+			continue
+		}
+		if err := schema.CheckIdentity(item, cells[i]); err != nil {
+			results[i].Status, results[i].Error = StatusMismatch, err.Error()
 			continue
 		}
 		results[i].Answer = item
@@ -199,7 +214,7 @@ func join(run *exa.Run, ids []string, results []Result) {
 		}
 	}
 	for i := range results {
-		if results[i].Answer == nil {
+		if !seen[i] {
 			results[i].Status = StatusMissing
 			results[i].Error = "the run returned no answer for this row"
 		}
