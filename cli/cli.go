@@ -37,6 +37,7 @@ type Env struct {
 
 type root struct {
 	Run runCmd `cmd:"" help:"Enrich the rows of a file."`
+	Sim simCmd `cmd:"" help:"Serve the Agent API simulator on a local port."`
 }
 
 // usageError marks a mistake in what the user asked for (exit code 2).

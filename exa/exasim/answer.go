@@ -60,10 +60,7 @@ func (s *Server) answer(p exa.CreateRunParams, schema map[string]any) (*exa.Outp
 	} else if schema != nil {
 		structured = generate(schema, p.Query, "structured")
 	}
-	var raw json.RawMessage
-	if structured != nil {
-		raw, _ = json.Marshal(structured)
-	}
+	raw, _ := json.Marshal(structured) // null without a schema
 	usage, cost, reason := bill(p, rows)
 	return &exa.Output{
 		Text:       fmt.Sprintf("Simulated research for %d rows: %s", rows, p.Query),
