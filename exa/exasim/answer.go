@@ -35,7 +35,8 @@ func (s *Server) answer(p exa.CreateRunParams, schema map[string]any) (*exa.Outp
 			out = append(out, answered{row, item})
 		}
 		if len(out) > 0 && s.chance(f.Drop) {
-			out = slices.Delete(out, s.rng.IntN(len(out)), 1)
+			i := s.rng.IntN(len(out))
+			out = slices.Delete(out, i, i+1)
 		}
 		if len(out) > 0 && s.chance(f.Dup) {
 			i := s.rng.IntN(len(out))
