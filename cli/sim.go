@@ -14,13 +14,13 @@ type simCmd struct {
 	Addr              string        `default:"127.0.0.1:8765" help:"Address to listen on."`
 	AllowRemote       bool          `help:"Allow listening on a non-loopback address."`
 	Latency           string        `default:"300ms-1500ms" help:"Run duration: 0, a duration such as 500ms, or MIN-MAX such as 300ms-1500ms."`
-	Seed              uint64        `help:"Seed for latencies and faults (answers do not depend on it)."`
+	Seed              uint64        `placeholder:"N" help:"Seed for latencies and faults (answers do not depend on it)."`
 	RequireBetaHeader bool          `help:"Reject requests without Exa-Beta, as the service does during the beta."`
 	ConcurrencyLimit  int           `default:"50" help:"Runs in progress before creates get 429 CONCURRENCY_LIMIT_REACHED."`
-	QPS               float64       `name:"qps" help:"Request rate cap, creates counting double, GETs free (0: none)."`
+	QPS               float64       `name:"qps" placeholder:"N" help:"Request rate cap, creates counting double, GETs free (0: none)."`
 	MaxRunTime        time.Duration `default:"1h" help:"Runs longer than this fail with TIMEOUT."`
-	Credit            float64       `help:"Dollars of credit; once billed, creates get 402 NO_MORE_CREDITS (0: unlimited)."`
-	Faults            string        `help:"Faults to inject, as NAME=RATE pairs separated by commas (see below)."`
+	Credit            float64       `placeholder:"DOLLARS" help:"Dollars of credit; once billed, creates get 402 NO_MORE_CREDITS (0: unlimited)."`
+	Faults            string        `placeholder:"NAME=RATE,..." help:"Faults to inject, as NAME=RATE pairs separated by commas (listed above)."`
 }
 
 func (c *simCmd) Help() string {

@@ -260,13 +260,15 @@ func (s *Server) admit(r *http.Request) *apiError {
 			cost = 2
 		}
 		now := time.Now()
-		if !s.limiter.AllowN(now, cost) {
+		if res := s.limiter.ReserveN(now, cost); res.DelayFrom(now) > 0 {
+			wait := res.DelayFrom(now)
+			res.CancelAt(now)
 			s.mu.Lock()
 			s.stats.Rejected429++
 			s.mu.Unlock()
 			// The account-wide rate limit answers in Exa's flat envelope.
 			e := flatError(http.StatusTooManyRequests, "RATE_LIMIT_EXCEEDED", fmt.Sprintf("request rate above %g per second", s.cfg.QPS))
-			e.retryAfter = time.Second
+			e.retryAfter = wait
 			return e
 		}
 	}
