@@ -34,7 +34,7 @@ func ParseLatency(s string) (Latency, error) {
 // --faults) to what they inject.
 var FaultNames = []struct{ Name, Help string }{
 	{"5xx", "answer any call with a 500, 502 or 503 (a create may still have started its run)"},
-	{"reset", "close the connection without an answer, before or after the request took effect"},
+	{"reset", "break the connection: before the request, after it took effect (answer lost), or after the answer"},
 	{"lost-create", "create the run, then drop the connection before the answer"},
 	{"fail", "make the run fail (status failed, error SERVER_ERROR)"},
 	{"cut-stream", "cut an SSE stream after a few events, without its terminal event"},

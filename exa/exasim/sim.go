@@ -22,6 +22,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -79,9 +80,10 @@ type Faults struct {
 	// ServerError answers any call with a 5xx. A create that gets one may
 	// or may not have started its run (half the time it has).
 	ServerError float64
-	// Reset closes the connection without an answer, half the time before
-	// the request is handled (nothing happened) and half the time after
-	// (it took effect, the answer is lost).
+	// Reset breaks the connection, in one of three ways with equal odds:
+	// before the request is handled (nothing happened), after it took
+	// effect but before the answer (the answer is lost), or right after a
+	// whole answer (the pooled connection is dead for the next request).
 	Reset float64
 	// LostCreate creates the run, then drops the connection before the
 	// answer.
@@ -184,10 +186,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !sim {
 		switch {
 		case s.chance(s.cfg.Faults.Reset):
-			fault = "reset-before"
-			if s.rng.IntN(2) == 0 {
-				fault = "reset-after"
-			}
+			fault = []string{"reset-before", "reset-after", "close-after"}[s.rng.IntN(3)]
 		case s.chance(s.cfg.Faults.ServerError):
 			fault = "5xx"
 		}
@@ -210,6 +209,20 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// The request takes effect; its answer is lost with the connection.
 		s.mux.ServeHTTP(httptest.NewRecorder(), unstreamed(r))
 		resetConn(w)
+	case "close-after":
+		// The answer arrives whole, then the connection dies under the
+		// client's connection pool.
+		s.mux.ServeHTTP(w, r)
+		if w.Header().Get("Content-Type") != "text/event-stream" {
+			if f, ok := w.(http.Flusher); ok {
+				f.Flush()
+			}
+			if hj, ok := w.(http.Hijacker); ok {
+				if conn, _, err := hj.Hijack(); err == nil {
+					_ = conn.Close()
+				}
+			}
+		}
 	case "5xx":
 		if r.Method == http.MethodPost && r.URL.Path == "/agent/runs" {
 			s.mu.Lock()
@@ -396,9 +409,15 @@ func (e *apiError) write(w http.ResponseWriter, reqID string) {
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		status, body = http.StatusInternalServerError, []byte(`{"error":{"type":"SERVER_ERROR","code":"SERVER_ERROR","message":"encoding the answer"}}`)
+	}
+	body = append(body, '\n')
 	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
+	_, _ = w.Write(body)
 }
 
 func writeError(w http.ResponseWriter, status int, typ, code, msg string) {
