@@ -123,6 +123,7 @@ func rowsOf(t *testing.T, run *exa.Run) []map[string]any {
 }
 
 func TestSendsKeyAndBetaOnEveryRequest(t *testing.T) {
+	t.Parallel()
 	_, rec, url := serve(t, exasim.Config{RequireBetaHeader: true, APIKey: testKey, Latency: ms(20)})
 	c := newClient(t, url, exa.WithUserAgent("exa-enrich-test"))
 	ctx := context.Background()
@@ -158,6 +159,7 @@ func TestSendsKeyAndBetaOnEveryRequest(t *testing.T) {
 }
 
 func TestEndpoints(t *testing.T) {
+	t.Parallel()
 	sim, _, url := serve(t, exasim.Config{Latency: ms(30), KeepAlive: 5 * time.Millisecond})
 	c := newClient(t, url)
 	ctx := context.Background()
@@ -301,6 +303,7 @@ func TestEndpoints(t *testing.T) {
 }
 
 func TestErrorEnvelopes(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	t.Run("agent envelope", func(t *testing.T) {
 		_, _, url := serve(t, exasim.Config{})
@@ -336,6 +339,7 @@ func TestErrorEnvelopes(t *testing.T) {
 }
 
 func TestKeyIsRedactedFromErrors(t *testing.T) {
+	t.Parallel()
 	_, _, url := serve(t, exasim.Config{APIKey: "the-right-key"})
 	_, err := newClient(t, url).GetRun(context.Background(), "agent_run_x")
 	var ae *exa.APIError
@@ -348,6 +352,7 @@ func TestKeyIsRedactedFromErrors(t *testing.T) {
 }
 
 func TestCreateHittingTheConcurrencyLimitIsCertain(t *testing.T) {
+	t.Parallel()
 	sim, rec, url := serve(t, exasim.Config{ConcurrencyLimit: 1, Latency: ms(1500)})
 	c := newClient(t, url)
 	ctx := context.Background()
@@ -371,6 +376,7 @@ func TestCreateHittingTheConcurrencyLimitIsCertain(t *testing.T) {
 }
 
 func TestRetriesHonourRetryAfter(t *testing.T) {
+	t.Parallel()
 	_, rec, url := serve(t, exasim.Config{QPS: 1, Latency: ms(60_000)}) // a burst of 2: one create
 	c := newClient(t, url)
 	ctx := context.Background()
@@ -392,7 +398,7 @@ func TestRetriesHonourRetryAfter(t *testing.T) {
 
 	// A Retry-After beyond the policy's patience comes back to the caller.
 	impatient := newClient(t, url, exa.WithRetryPolicy(exa.RetryPolicy{MaxAttempts: 5, MaxRetryAfter: 100 * time.Millisecond}))
-	_, _ = impatient.CancelRun(ctx, run.ID) // spends the token
+	_, _ = impatient.CancelRun(ctx, run.ID) // spends whatever token is back
 	_, err = impatient.CancelRun(ctx, run.ID)
 	var rl *exa.RateLimitError
 	if !errors.As(err, &rl) || rl.RetryAfter != time.Second || rl.Code != "RATE_LIMIT_EXCEEDED" {
@@ -401,6 +407,7 @@ func TestRetriesHonourRetryAfter(t *testing.T) {
 }
 
 func TestRetriesTransientFailures(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	for _, f := range []exasim.Faults{{ServerError: 0.5}, {Reset: 0.5}} {
 		t.Run(fmt.Sprintf("%+v", f), func(t *testing.T) {
@@ -433,6 +440,7 @@ func TestRetriesTransientFailures(t *testing.T) {
 }
 
 func TestUncertainCreates(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	for _, f := range []exasim.Faults{{LostCreate: 1}, {ServerError: 1}, {Reset: 1}} {
 		t.Run(fmt.Sprintf("%+v", f), func(t *testing.T) {
@@ -497,6 +505,7 @@ func TestUncertainCreates(t *testing.T) {
 }
 
 func TestWaitFollowsTheStream(t *testing.T) {
+	t.Parallel()
 	_, rec, url := serve(t, exasim.Config{Latency: ms(100), KeepAlive: 5 * time.Millisecond})
 	c := newClient(t, url)
 	ctx := context.Background()
@@ -524,6 +533,7 @@ func TestWaitFollowsTheStream(t *testing.T) {
 }
 
 func TestWaitFallsBackToPollingWhenTheStreamIsCut(t *testing.T) {
+	t.Parallel()
 	_, rec, url := serve(t, exasim.Config{Latency: ms(300), Faults: exasim.Faults{CutStream: 1}})
 	c := newClient(t, url)
 	ctx := context.Background()
@@ -549,6 +559,7 @@ func TestWaitFallsBackToPollingWhenTheStreamIsCut(t *testing.T) {
 }
 
 func TestWaitReturnsFailedAndCancelledRuns(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	_, _, url := serve(t, exasim.Config{Latency: ms(20), Faults: exasim.Faults{Fail: 1}})
 	c := newClient(t, url)
@@ -590,6 +601,7 @@ func TestWaitReturnsFailedAndCancelledRuns(t *testing.T) {
 // TestAnswerFaultsReachTheClient runs every answer fault through the client:
 // what the pipeline will have to survive.
 func TestAnswerFaultsReachTheClient(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	ids := func(rows []map[string]any) []string {
 		var out []string
