@@ -609,3 +609,34 @@ func TestStatsEndpoint(t *testing.T) {
 		t.Errorf("stats %v", v)
 	}
 }
+
+func TestGenericSchemasGetValidInstances(t *testing.T) {
+	schemas := []string{
+		`{"type":"object","required":["a","b","c","d","e","f","g","h"],"properties":{
+			"a":{"type":"string","format":"email"},"b":{"type":"integer","minimum":5,"maximum":9},
+			"c":{"type":"number","minimum":0.5,"maximum":0.75},"d":{"type":"boolean"},
+			"e":{"type":"array","minItems":3,"maxItems":4,"items":{"type":"string","format":"date"}},
+			"f":{"type":"object","properties":{"g":{"const":"x"}}},
+			"g":{"type":"string","format":"date-time"},"h":{"type":["null","string"],"format":"uri"}}}`,
+		`{"$schema":"http://json-schema.org/draft-07/schema#","type":"array","minItems":1,"items":{"enum":[1,2,3]}}`,
+		`{"type":"string","format":"phone"}`,
+	}
+	for i, raw := range schemas {
+		run := create(t, New(Config{}), `{"query":"a company","outputSchema":`+raw+`}`)
+		doc, err := jsonschema.UnmarshalJSON(strings.NewReader(raw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := jsonschema.NewCompiler()
+		c.AssertFormat()
+		c.RegisterFormat(&jsonschema.Format{Name: "phone", Validate: func(any) error { return nil }})
+		if err := c.AddResource("s.json", doc); err != nil {
+			t.Fatal(err)
+		}
+		out, _ := json.Marshal(run["output"].(map[string]any)["structured"])
+		inst, _ := jsonschema.UnmarshalJSON(bytes.NewReader(out))
+		if err := c.MustCompile("s.json").Validate(inst); err != nil {
+			t.Errorf("schema %d: %s does not validate: %v", i, out, err)
+		}
+	}
+}
