@@ -39,6 +39,7 @@ type root struct {
 	Run     runCmd     `cmd:"" help:"Enrich the rows of a file."`
 	Schema  schemaCmd  `cmd:"" help:"Print the output schema a run would send, or the columns it would add."`
 	Schemas schemasCmd `cmd:"" help:"List the built-in schemas."`
+	Sim     simCmd     `cmd:"" help:"Serve the Agent API simulator on a local port."`
 }
 
 // usageError marks a mistake in what the user asked for (exit code 2).

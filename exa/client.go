@@ -3,13 +3,17 @@
 //
 // The shape follows google/go-github: NewClient wraps an *http.Client,
 // NewRequest builds a request and Do sends it, decodes the answer and maps
-// error statuses through CheckResponse.
+// error statuses through CheckResponse. Retries live in one decorator,
+// Retrying, that NewClient puts around the transport: it retries what is
+// safe to resend and never a create, whose failures are classified instead
+// (ErrCreateUncertain).
 package exa
 
 import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -29,6 +33,7 @@ type Client struct {
 	baseURL   *url.URL
 	apiKey    string
 	userAgent string
+	retry     RetryPolicy
 }
 
 // Option configures a Client.
@@ -68,13 +73,22 @@ func WithUserAgent(ua string) Option {
 	}
 }
 
-// NewClient returns a client that sends its requests through hc
-// (http.DefaultClient when nil).
+// WithRetryPolicy sets how GETs, cancels and deletes are retried; a policy
+// with MaxAttempts 1 turns retries off. Creates are never retried.
+func WithRetryPolicy(p RetryPolicy) Option {
+	return func(c *Client) error {
+		c.retry = p
+		return nil
+	}
+}
+
+// NewClient returns a client that sends its requests through a copy of hc
+// (http.DefaultClient when nil) whose transport is wrapped in Retrying.
 func NewClient(hc *http.Client, opts ...Option) (*Client, error) {
 	if hc == nil {
 		hc = http.DefaultClient
 	}
-	c := &Client{http: hc, userAgent: "exa-enrich"}
+	c := &Client{userAgent: "exa-enrich", retry: DefaultRetryPolicy}
 	if err := WithBaseURL(DefaultBaseURL)(c); err != nil {
 		return nil, err
 	}
@@ -83,6 +97,9 @@ func NewClient(hc *http.Client, opts ...Option) (*Client, error) {
 			return nil, err
 		}
 	}
+	wrapped := *hc
+	wrapped.Transport = &Retrying{Base: hc.Transport, Policy: c.retry}
+	c.http = &wrapped
 	return c, nil
 }
 
@@ -120,20 +137,34 @@ func (c *Client) NewRequest(ctx context.Context, method, path string, body any) 
 // Do sends req and decodes a successful JSON answer into v (when not nil).
 // Error statuses come back as *APIError or *RateLimitError.
 func (c *Client) Do(req *http.Request, v any) (*http.Response, error) {
-	resp, err := c.http.Do(req)
+	resp, err := c.send(req)
 	if err != nil {
-		return nil, c.redact(fmt.Errorf("exa: %s %s: %w", req.Method, req.URL.Path, err))
+		return resp, err
 	}
 	defer resp.Body.Close()
-	if err := CheckResponse(resp); err != nil {
-		return resp, c.redact(err)
-	}
 	if v == nil {
 		_, _ = io.Copy(io.Discard, resp.Body)
 		return resp, nil
 	}
 	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
-		return resp, fmt.Errorf("exa: %s %s: decoding response: %w", req.Method, req.URL.Path, err)
+		return resp, c.redact(fmt.Errorf("exa: %s %s: decoding response: %w", req.Method, req.URL.Path, err))
+	}
+	return resp, nil
+}
+
+// send sends req and returns the response with its body open, or the
+// error CheckResponse makes of it (body closed).
+func (c *Client) send(req *http.Request) (*http.Response, error) {
+	resp, err := c.http.Do(req)
+	if err != nil {
+		if ctxErr := req.Context().Err(); ctxErr != nil && !errors.Is(err, ctxErr) {
+			err = fmt.Errorf("%w (%w)", ctxErr, err)
+		}
+		return nil, c.redact(fmt.Errorf("exa: %s %s: %w", req.Method, req.URL.Path, err))
+	}
+	if err := CheckResponse(resp); err != nil {
+		resp.Body.Close()
+		return resp, c.redact(err)
 	}
 	return resp, nil
 }
@@ -143,6 +174,11 @@ func (c *Client) Do(req *http.Request, v any) (*http.Response, error) {
 func (c *Client) redact(err error) error {
 	if c.apiKey == "" || !strings.Contains(err.Error(), c.apiKey) {
 		return err
+	}
+	// The typed error's fields are read on their own, so scrub them too.
+	var ae *APIError
+	if errors.As(err, &ae) {
+		ae.Message = strings.ReplaceAll(ae.Message, c.apiKey, "[REDACTED]")
 	}
 	return &redactedError{err: err, key: c.apiKey}
 }

@@ -3,8 +3,13 @@ package exa
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"iter"
+	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 )
 
 // RunStatus is where a run is in its life: queued, running, then exactly one
@@ -71,7 +76,9 @@ type Budget struct {
 	MaxCostDollars float64 `json:"maxCostDollars"`
 }
 
-// Run is the agent_run object.
+// Run is the agent_run object. Fields the service sends as null (stopReason
+// and completedAt until the run ends, output until it completes) decode to
+// their zero values.
 type Run struct {
 	ID          string           `json:"id"`
 	Object      string           `json:"object"`
@@ -91,7 +98,7 @@ type Run struct {
 type Output struct {
 	Text       string          `json:"text,omitempty"`
 	Structured json.RawMessage `json:"structured,omitempty"`
-	Grounding  []Grounding     `json:"grounding,omitempty"`
+	Grounding  []Grounding     `json:"grounding"`
 }
 
 // Grounding ties one field of the structured output, named by a path such as
@@ -139,10 +146,56 @@ func (e *RunError) Error() string {
 	return e.Code + ": " + e.Message
 }
 
-// CreateRun starts a run. Its outcome is billed, so callers must not resend
-// a create whose outcome is unknown without first looking for the run.
+// ErrCreateUncertain marks a create whose outcome is unknown: a timeout,
+// a connection lost after the body went out, a 5xx, an unreadable answer.
+// The run may exist and be billed. Look for it (by its metadata, see
+// FindRunByMetadata) before creating it again.
+var ErrCreateUncertain = errors.New("exa: the create's outcome is unknown: the run may exist")
+
+// CreateRun starts a run. It is never retried: a 429 or another 4xx means
+// nothing was created and comes back as *RateLimitError or *APIError; any
+// failure that leaves the outcome unknown matches ErrCreateUncertain.
 func (c *Client) CreateRun(ctx context.Context, p *CreateRunParams) (*Run, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	req, err := c.NewRequest(ctx, http.MethodPost, "agent/runs", p)
+	if err != nil {
+		return nil, err
+	}
+	run := new(Run)
+	if _, err := c.Do(req, run); err != nil {
+		return nil, createError(err)
+	}
+	return run, nil
+}
+
+// createError says whether a failed create may have created its run.
+func createError(err error) error {
+	var ae *APIError
+	if errors.As(err, &ae) && ae.Status < 500 {
+		return err // the service refused it: certain
+	}
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "dial" {
+		return err // never reached the service: certain
+	}
+	return fmt.Errorf("%w: %w", ErrCreateUncertain, err)
+}
+
+// GetRun fetches a run by id.
+func (c *Client) GetRun(ctx context.Context, id string) (*Run, error) {
+	return c.runCall(ctx, http.MethodGet, "agent/runs/"+url.PathEscape(id))
+}
+
+// CancelRun stops a run. Cancelling a run that already ended returns it
+// unchanged.
+func (c *Client) CancelRun(ctx context.Context, id string) (*Run, error) {
+	return c.runCall(ctx, http.MethodPost, "agent/runs/"+url.PathEscape(id)+"/cancel")
+}
+
+func (c *Client) runCall(ctx context.Context, method, path string) (*Run, error) {
+	req, err := c.NewRequest(ctx, method, path, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -153,15 +206,125 @@ func (c *Client) CreateRun(ctx context.Context, p *CreateRunParams) (*Run, error
 	return run, nil
 }
 
-// GetRun fetches a run by id.
-func (c *Client) GetRun(ctx context.Context, id string) (*Run, error) {
-	req, err := c.NewRequest(ctx, http.MethodGet, "agent/runs/"+url.PathEscape(id), nil)
+// DeletedRun is the answer to DeleteRun.
+type DeletedRun struct {
+	ID      string `json:"id"`
+	Object  string `json:"object"`
+	Deleted bool   `json:"deleted"`
+}
+
+// DeleteRun deletes a run.
+func (c *Client) DeleteRun(ctx context.Context, id string) (*DeletedRun, error) {
+	req, err := c.NewRequest(ctx, http.MethodDelete, "agent/runs/"+url.PathEscape(id), nil)
 	if err != nil {
 		return nil, err
 	}
-	run := new(Run)
-	if _, err := c.Do(req, run); err != nil {
+	d := new(DeletedRun)
+	if _, err := c.Do(req, d); err != nil {
 		return nil, err
 	}
-	return run, nil
+	return d, nil
+}
+
+// ListOptions pages through a list. Limit is 1..100 (0: the server's
+// default, 20); Cursor is the NextCursor of the previous page.
+type ListOptions struct {
+	Limit  int
+	Cursor string
+}
+
+func (o *ListOptions) query() string {
+	if o == nil {
+		return ""
+	}
+	q := url.Values{}
+	if o.Limit > 0 {
+		q.Set("limit", strconv.Itoa(o.Limit))
+	}
+	if o.Cursor != "" {
+		q.Set("cursor", o.Cursor)
+	}
+	if len(q) == 0 {
+		return ""
+	}
+	return "?" + q.Encode()
+}
+
+// List is one page of a list endpoint.
+type List[T any] struct {
+	Object     string `json:"object"`
+	Data       []T    `json:"data"`
+	HasMore    bool   `json:"hasMore"`
+	NextCursor string `json:"nextCursor"`
+}
+
+// ListRuns returns one page of runs, newest first.
+func (c *Client) ListRuns(ctx context.Context, opts *ListOptions) (*List[Run], error) {
+	req, err := c.NewRequest(ctx, http.MethodGet, "agent/runs"+opts.query(), nil)
+	if err != nil {
+		return nil, err
+	}
+	page := new(List[Run])
+	if _, err := c.Do(req, page); err != nil {
+		return nil, err
+	}
+	return page, nil
+}
+
+// Runs iterates over every run, newest first, fetching pages of
+// opts.Limit as it goes. It stops at the first error, which it yields.
+func (c *Client) Runs(ctx context.Context, opts *ListOptions) iter.Seq2[*Run, error] {
+	return func(yield func(*Run, error) bool) {
+		o := ListOptions{}
+		if opts != nil {
+			o = *opts
+		}
+		for {
+			page, err := c.ListRuns(ctx, &o)
+			if err != nil {
+				yield(nil, err)
+				return
+			}
+			for i := range page.Data {
+				if !yield(&page.Data[i], nil) {
+					return
+				}
+			}
+			if !page.HasMore || page.NextCursor == "" {
+				return
+			}
+			o.Cursor = page.NextCursor
+		}
+	}
+}
+
+// FindRunByMetadata returns the newest of the latest `scan` runs whose
+// request metadata holds every pair of md, or nil when none does. It is how
+// a caller recovers after ErrCreateUncertain.
+func (c *Client) FindRunByMetadata(ctx context.Context, md map[string]string, scan int) (*Run, error) {
+	seen := 0
+	for run, err := range c.Runs(ctx, &ListOptions{Limit: 100}) {
+		if err != nil {
+			return nil, err
+		}
+		if run.Request != nil && matches(run.Request.Metadata, md) {
+			return run, nil
+		}
+		if seen++; seen >= scan {
+			break
+		}
+	}
+	return nil, nil
+}
+
+func matches(have, want map[string]string) bool {
+	if len(want) == 0 {
+		return false
+	}
+	for k, v := range want {
+		if have[k] != v {
+			return false
+		}
+	}
+	return true
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"hash/fnv"
+	"maps"
 	"math"
 	"slices"
 	"strings"
@@ -12,58 +13,120 @@ import (
 	"github.com/exa-enrich/exa-enrich/exa"
 )
 
-// answer computes the terminal state of a run when it is created. The
-// caller holds s.mu.
-func (s *Server) answer(ru *run, schema map[string]any) exa.Run {
-	p := ru.params
+// answer computes what a run finds and what it costs, applying the answer
+// faults. The caller holds s.mu.
+func (s *Server) answer(p exa.CreateRunParams, schema map[string]any) (*exa.Output, exa.Usage, exa.CostDollars, string) {
 	var structured any
-	var grounding []exa.Grounding
+	grounding := []exa.Grounding{}
 	rows := 0
 	if p.Input != nil {
 		rows = len(p.Input.Data)
 	}
+	f := s.cfg.Faults
 	if array, items, ok := enrichmentShape(schema); ok && p.Input != nil {
-		data := slices.Clone(p.Input.Data)
-		if s.chance(s.cfg.Faults.Reorder) {
-			s.rng.Shuffle(len(data), func(i, j int) { data[i], data[j] = data[j], data[i] })
+		type answered struct {
+			row  map[string]any
+			item map[string]any
 		}
-		out := make([]map[string]any, len(data))
-		for i, row := range data {
-			out[i] = rowAnswer(items, row)
-			grounding = append(grounding, itemGrounding(array, i, row, out[i])...)
+		var out []answered
+		for _, row := range p.Input.Data {
+			item := rowAnswer(items, row)
+			s.nullify(items, item)
+			out = append(out, answered{row, item})
 		}
-		structured = map[string]any{array: out}
+		if len(out) > 0 && s.chance(f.Drop) {
+			i := s.rng.IntN(len(out))
+			out = slices.Delete(out, i, i+1)
+		}
+		if len(out) > 0 && s.chance(f.Dup) {
+			i := s.rng.IntN(len(out))
+			out = slices.Insert(out, i, answered{out[i].row, maps.Clone(out[i].item)})
+		}
+		if s.chance(f.Invent) {
+			row := map[string]any{"rowId": fmt.Sprintf("invented-%d", s.rng.IntN(1000)), "name": "Invented Row Inc"}
+			out = slices.Insert(out, s.rng.IntN(len(out)+1), answered{row, rowAnswer(items, row)})
+		}
+		if len(out) > 0 && s.chance(f.OffSchema) {
+			s.offSchema(items, out[s.rng.IntN(len(out))].item)
+		}
+		if s.chance(f.Reorder) {
+			s.rng.Shuffle(len(out), func(i, j int) { out[i], out[j] = out[j], out[i] })
+		}
+		list := make([]map[string]any, len(out))
+		for i, a := range out {
+			list[i] = a.item
+			grounding = append(grounding, itemGrounding(array, i, a.row, a.item)...)
+		}
+		structured = map[string]any{array: list}
 	} else if schema != nil {
 		structured = generate(schema, p.Query, "structured")
 	}
-	raw, _ := json.Marshal(structured)
-	usage, cost := bill(p, rows)
-	return exa.Run{
-		ID:         ru.id,
-		Object:     "agent_run",
-		Status:     exa.StatusCompleted,
-		StopReason: "schema_satisfied",
-		CreatedAt:  ru.created.UTC().Format(time.RFC3339Nano),
-		Request:    &ru.params,
-		Output: &exa.Output{
-			Text:       fmt.Sprintf("Simulated research for %d rows: %s", rows, p.Query),
-			Structured: raw,
-			Grounding:  grounding,
-		},
-		Usage:       &usage,
-		CostDollars: &cost,
+	raw, _ := json.Marshal(structured) // null without a schema
+	usage, cost, reason := bill(p, rows)
+	return &exa.Output{
+		Text:       fmt.Sprintf("Simulated research for %d rows: %s", rows, p.Query),
+		Structured: raw,
+		Grounding:  grounding,
+	}, usage, cost, reason
+}
+
+// nullify answers null, at the Null fault's rate, for the fields that may
+// be null.
+func (s *Server) nullify(items, item map[string]any) {
+	props, _ := items["properties"].(map[string]any)
+	for _, name := range sortedKeys(props) {
+		sub, _ := props[name].(map[string]any)
+		if name != "rowId" && nullable(sub) && s.chance(s.cfg.Faults.Null) {
+			item[name] = nil
+		}
+	}
+}
+
+func nullable(schema map[string]any) bool {
+	switch t := schema["type"].(type) {
+	case string:
+		return t == "null"
+	case []any:
+		return slices.Contains(t, any("null"))
+	}
+	return false
+}
+
+// offSchema breaks one field of item: a value of the wrong type, or one
+// outside its enum.
+func (s *Server) offSchema(items, item map[string]any) {
+	props, _ := items["properties"].(map[string]any)
+	var names []string
+	for _, k := range sortedKeys(props) {
+		if k != "rowId" {
+			names = append(names, k)
+		}
+	}
+	if len(names) == 0 {
+		return
+	}
+	name := names[s.rng.IntN(len(names))]
+	sub, _ := props[name].(map[string]any)
+	switch schemaType(sub) {
+	case "string":
+		item[name] = 12345
+	default:
+		item[name] = "not a " + schemaType(sub) + " (simulated off-schema value)"
+	}
+	if _, ok := sub["enum"]; ok {
+		item[name] = "NOT_IN_ENUM"
 	}
 }
 
 // bill prices a run: a fixed price per effort, or usage up to the budget
-// for the metered efforts.
-func bill(p exa.CreateRunParams, rows int) (exa.Usage, exa.CostDollars) {
+// for the metered efforts, and says why the run stopped.
+func bill(p exa.CreateRunParams, rows int) (exa.Usage, exa.CostDollars, string) {
 	usage := exa.Usage{
 		AgentComputeUnits: 1 + 0.25*float64(rows),
 		Searches:          2 * max(rows, 1),
 	}
 	if price, ok := exa.FixedPrices[p.Effort]; ok {
-		return usage, exa.CostDollars{Total: price, AgentCompute: price}
+		return usage, exa.CostDollars{Total: price, AgentCompute: price}, "schema_satisfied"
 	}
 	budget := 5.0
 	if p.Effort == exa.EffortMax {
@@ -75,11 +138,13 @@ func bill(p exa.CreateRunParams, rows int) (exa.Usage, exa.CostDollars) {
 	compute := usage.AgentComputeUnits * 0.10
 	search := float64(usage.Searches) * 0.005
 	total := compute + search
+	reason := "schema_satisfied"
 	if total > budget {
 		scale := budget / total
 		compute, search, total = compute*scale, search*scale, budget
+		reason = "budget_reached"
 	}
-	return usage, exa.CostDollars{Total: round(total), AgentCompute: round(compute), Search: round(search)}
+	return usage, exa.CostDollars{Total: round(total), AgentCompute: round(compute), Search: round(search)}, reason
 }
 
 func round(x float64) float64 { return math.Round(x*1e6) / 1e6 }
