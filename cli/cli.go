@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 
 	"github.com/alecthomas/kong"
 )
@@ -19,6 +20,7 @@ const (
 	ExitFatal       = 1   // the job could not run or finish
 	ExitUsage       = 2   // bad flags or configuration
 	ExitIncomplete  = 3   // finished, but some rows failed or are missing
+	ExitBudget      = 4   // stopped at the spend cap (--max-cost)
 	ExitInterrupted = 130 // stopped by Ctrl-C or SIGTERM
 )
 
@@ -27,12 +29,51 @@ const exitHelp = `Exit codes:
   1    fatal error
   2    usage or configuration error
   3    finished, some rows failed or missing
-  130  interrupted`
+  4    stopped at the spend cap (--max-cost)
+  130  interrupted (Ctrl-C, SIGTERM)`
 
 // Env is what a command may touch of the outside world.
 type Env struct {
 	Stdout, Stderr io.Writer
 	Getenv         func(string) string
+	// Signals delivers Ctrl-C and SIGTERM: the first asks a job to stop
+	// gracefully, the second to cancel what is in flight. May be nil.
+	Signals <-chan os.Signal
+}
+
+// shutdown is how a command hears the user ask it to stop.
+type shutdown struct {
+	stop <-chan struct{} // closed at the first signal: finish what is in flight
+	hard context.Context // cancelled at the second: cancel what is in flight
+}
+
+// watchSignals turns the first signal into stop (and cancels the returned
+// soft context, which commands without a graceful path run under) and the
+// second into cancelling hard.
+func watchSignals(ctx context.Context, signals <-chan os.Signal) (soft context.Context, sd *shutdown, done func()) {
+	hard, cancelHard := context.WithCancel(ctx)
+	soft, cancelSoft := context.WithCancel(hard)
+	stop := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		select {
+		case <-signals:
+		case <-finished:
+			return
+		}
+		close(stop)
+		cancelSoft()
+		select {
+		case <-signals:
+			cancelHard()
+		case <-finished:
+		}
+	}()
+	return soft, &shutdown{stop: stop, hard: hard}, func() {
+		close(finished)
+		cancelSoft()
+		cancelHard()
+	}
 }
 
 type root struct {
@@ -52,6 +93,20 @@ func usagef(format string, args ...any) error {
 	return usageError{fmt.Errorf(format, args...)}
 }
 
+// budgetError reports a job stopped at the spend cap (exit 4).
+type budgetError struct{ unsent int }
+
+func (e budgetError) Error() string {
+	return fmt.Sprintf("stopped at the spend cap: %d rows not sent (_status skipped_budget); raise --max-cost and run again to finish", e.unsent)
+}
+
+// interruptedError reports a job stopped by a signal (exit 130).
+type interruptedError struct{ unanswered int }
+
+func (e interruptedError) Error() string {
+	return fmt.Sprintf("interrupted: %d rows not answered; run the same command again to finish them", e.unanswered)
+}
+
 // incompleteError reports a job that finished with rows unanswered (exit 3).
 type incompleteError struct{ unanswered int }
 
@@ -63,6 +118,8 @@ type kongExit int
 
 // Main runs the command line and returns the process exit code.
 func Main(ctx context.Context, args []string, env Env) (code int) {
+	ctx, sd, done := watchSignals(ctx, env.Signals)
+	defer done()
 	var cli root
 	parser, err := kong.New(&cli,
 		kong.Name("exa-enrich"),
@@ -70,7 +127,7 @@ func Main(ctx context.Context, args []string, env Env) (code int) {
 		kong.Writers(env.Stdout, env.Stderr),
 		kong.Exit(func(c int) { panic(kongExit(c)) }),
 		kong.BindTo(ctx, (*context.Context)(nil)),
-		kong.Bind(&env),
+		kong.Bind(&env, sd),
 	)
 	if err != nil {
 		fmt.Fprintln(env.Stderr, "exa-enrich:", err)
@@ -106,14 +163,18 @@ func Main(ctx context.Context, args []string, env Env) (code int) {
 func exitCode(ctx context.Context, err error) int {
 	var usage usageError
 	var incomplete incompleteError
+	var budget budgetError
+	var interrupted interruptedError
 	switch {
 	case err == nil:
 		return ExitOK
 	case errors.As(err, &usage):
 		return ExitUsage
+	case errors.As(err, &budget):
+		return ExitBudget
 	case errors.As(err, &incomplete):
 		return ExitIncomplete
-	case ctx.Err() != nil && errors.Is(err, context.Canceled):
+	case errors.As(err, &interrupted), ctx.Err() != nil && errors.Is(err, context.Canceled):
 		return ExitInterrupted
 	default:
 		return ExitFatal

@@ -7,6 +7,7 @@ import (
 	"io"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -14,7 +15,6 @@ import (
 	"github.com/exa-enrich/exa-enrich/exa/exasim"
 	"github.com/exa-enrich/exa-enrich/pipeline"
 	"github.com/exa-enrich/exa-enrich/readers"
-	"github.com/exa-enrich/exa-enrich/schemas"
 	"github.com/exa-enrich/exa-enrich/writers"
 )
 
@@ -23,29 +23,55 @@ type runCmd struct {
 	schemaFlags `embed:""`
 	Query       string   `required:"" help:"What to research for each row."`
 	Key         []string `help:"Columns that identify a row (default: the first column)." sep:","`
-	ChunkSize   int      `default:"10" help:"Rows per run."`
-	Concurrency int      `default:"8" help:"Runs in flight at once."`
+	Columns     []string `help:"Columns sent to the API (default: all). Cell data travels only in the run's input, never in the query." sep:","`
 	Effort      string   `default:"low" enum:"minimal,low,medium,high,xhigh,auto,max" help:"Research effort: ${enum}."`
 	Out         string   `short:"o" help:"Output path (default: INPUT with .enriched before the extension)."`
-	Sim         bool     `help:"Use the embedded simulator on a loopback port: no key, no network, synthetic answers."`
+	State       string   `help:"The job's journal (default: .exa-enrich/OUTPUT-NAME.db beside the output)."`
+
+	ChunkSize      int           `default:"10" help:"Rows per run."`
+	Concurrency    int           `default:"8" help:"Runs in flight to start with; the pool adapts to the account's limit."`
+	MaxConcurrency int           `default:"50" help:"Runs in flight at most."`
+	QPS            float64       `default:"4" help:"Creates per second at most (each create counts twice against the account's request rate)."`
+	MaxCost        float64       `placeholder:"DOLLARS" help:"Spend cap for this execution: each run's worst case is reserved before it is created, so spend never exceeds it."`
+	MaxAttempts    int           `default:"3" help:"Runs that may carry a row before it keeps its error."`
+	Grace          time.Duration `default:"60s" help:"After Ctrl-C, how long runs in flight may finish before they are cancelled."`
+
+	RefreshOlderThan string `placeholder:"AGE" help:"Research again answers older than AGE (e.g. 30d, 12h)."`
+	RetryErrors      bool   `help:"Send again rows that ended in error (failed, missing, mismatch)."`
+	Reuse            bool   `help:"Keep answers given under another query, schema or effort."`
+
+	Sim bool `help:"Use the embedded simulator on a loopback port: no key, no network, synthetic answers."`
 }
 
 func (c *runCmd) Help() string {
 	return `Examples:
   exa-enrich run --sim --fields "ceo:string, employees:integer" \
       --query "Who runs this company and how many people work there?" examples/companies.csv
-  EXA_API_KEY=... exa-enrich run --fields "hq_city:string" --query "Where is the HQ?" companies.csv
+  EXA_API_KEY=... exa-enrich run --fields "hq_city:string" --query "Where is the HQ?" \
+      --max-cost 5 companies.csv
   exa-enrich run --sim --schema company --identity --key name,domain --prefix ai_ \
       --query "Profile each company." examples/companies.csv
+
+A rerun of the same command sends only the rows without an answer: it
+re-attaches to runs a killed execution left in flight and never pays twice
+for a row. The first Ctrl-C stops new runs and waits --grace for those in
+flight; the second cancels them. Either way the output is written.
 
 The key comes from EXA_API_KEY; EXA_BASE_URL points the tool at another server.
 
 ` + exitHelp
 }
 
-func (c *runCmd) Run(ctx context.Context, env *Env) error {
-	if c.ChunkSize < 1 || c.Concurrency < 1 {
-		return usagef("--chunk-size and --concurrency must be at least 1")
+func (c *runCmd) Run(ctx context.Context, env *Env, sd *shutdown) error {
+	if c.ChunkSize < 1 || c.Concurrency < 1 || c.MaxConcurrency < 1 || c.MaxAttempts < 1 {
+		return usagef("--chunk-size, --concurrency, --max-concurrency and --max-attempts must be at least 1")
+	}
+	if c.MaxCost < 0 || c.QPS < 0 {
+		return usagef("--max-cost and --qps cannot be negative")
+	}
+	refresh, err := parseAge(c.RefreshOlderThan)
+	if err != nil {
+		return usagef("--refresh-older-than: %v", err)
 	}
 	if _, err := c.schemaFlags.load(); err != nil {
 		return err // before the key and the input: a typo costs nothing
@@ -54,6 +80,10 @@ func (c *runCmd) Run(ctx context.Context, env *Env) error {
 	if out == "" {
 		ext := filepath.Ext(c.Input)
 		out = strings.TrimSuffix(c.Input, ext) + ".enriched" + ext
+	}
+	state := c.State
+	if state == "" {
+		state = filepath.Join(filepath.Dir(out), ".exa-enrich", filepath.Base(out)+".db")
 	}
 
 	api, closeAPI, err := c.client(env)
@@ -68,47 +98,93 @@ func (c *runCmd) Run(ctx context.Context, env *Env) error {
 	}
 	defer r.Close()
 	columns := r.Columns()
-	for _, k := range c.Key {
+	for _, k := range slices.Concat(c.Key, c.Columns) {
 		if !slices.Contains(columns, k) {
-			return usagef("--key: %s has no column %q (columns: %s)", c.Input, k, strings.Join(columns, ", "))
+			return usagef("%s has no column %q (columns: %s)", c.Input, k, strings.Join(columns, ", "))
 		}
 	}
 	keys := c.Key
 	if len(keys) == 0 && len(columns) > 0 {
 		keys = columns[:1]
 	}
+	sent := c.Columns
+	if len(sent) == 0 {
+		sent = columns
+	}
 	schema, err := c.schemaFlags.compile(c.Input, columns, keys)
 	if err != nil {
 		return err
 	}
-	rows, err := readAll(r)
+
+	journal, err := pipeline.OpenJournal(state)
 	if err != nil {
 		return err
 	}
-
-	start := time.Now()
-	results, sum, runErr := pipeline.Run(ctx, api, pipeline.Job{
-		Columns:     columns,
-		Query:       c.Query,
-		Effort:      c.Effort,
-		Schema:      schema,
-		ChunkSize:   c.ChunkSize,
-		Concurrency: c.Concurrency,
-	}, rows)
+	defer journal.Close()
+	cfg := pipeline.Config{
+		Spec: pipeline.Spec{
+			Query:   c.Query,
+			Effort:  c.Effort,
+			Schema:  schema.Batch(nil), // the per-row schema with any identity echoes
+			Columns: sent,
+			Key:     keys,
+		},
+		Columns:          columns,
+		Schema:           schema,
+		Journal:          journal,
+		ChunkSize:        c.ChunkSize,
+		Concurrency:      c.Concurrency,
+		MaxConcurrency:   c.MaxConcurrency,
+		QPS:              c.QPS,
+		MaxCost:          c.MaxCost,
+		MaxAttempts:      c.MaxAttempts,
+		RefreshOlderThan: refresh,
+		RetryErrors:      c.RetryErrors,
+		Reuse:            c.Reuse,
+		Stop:             sd.stop,
+		Grace:            c.Grace,
+	}
+	sum, runErr := pipeline.Run(sd.hard, api, cfg, r)
+	r.Close()
 
 	// Whatever was answered is written, even when the job stopped early.
-	if err := write(out, columns, schema, rows, results); err != nil {
+	counts, err := c.write(context.WithoutCancel(sd.hard), out, cfg, sum)
+	if err != nil {
 		return errors.Join(runErr, err)
 	}
 	fmt.Fprintf(env.Stderr, "%s · %d runs · $%.4f · %s · wrote %s\n",
-		statusLine(sum), sum.Runs, sum.CostUSD, time.Since(start).Round(10*time.Millisecond), out)
-	if runErr != nil {
+		statusLine(sum.Rows, counts), sum.Runs, sum.CostUSD, sum.Finished.Sub(sum.Started).Round(10*time.Millisecond), out)
+	unanswered := sum.Rows - counts[pipeline.StatusOK] - counts[pipeline.StatusCached]
+	switch {
+	case runErr != nil:
 		return runErr
-	}
-	if n := sum.Rows - sum.ByStatus[pipeline.StatusOK]; n > 0 {
-		return incompleteError{unanswered: n}
+	case sum.StoppedBy == pipeline.StopBudget:
+		return budgetError{unsent: counts[pipeline.StatusSkippedBudget]}
+	case sum.StoppedBy == pipeline.StopInterrupt:
+		return interruptedError{unanswered: unanswered}
+	case unanswered > 0:
+		return incompleteError{unanswered: unanswered}
 	}
 	return nil
+}
+
+// parseAge reads a duration that may be given in days: 30d, 12h, 90m.
+func parseAge(s string) (time.Duration, error) {
+	if s == "" {
+		return 0, nil
+	}
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		n, err := strconv.ParseFloat(days, 64)
+		if err != nil || n <= 0 {
+			return 0, fmt.Errorf("%q is not an age such as 30d or 12h", s)
+		}
+		return time.Duration(n * float64(24*time.Hour)), nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("%q is not an age such as 30d or 12h", s)
+	}
+	return d, nil
 }
 
 // client returns the real API client, or one talking to an embedded
@@ -143,49 +219,66 @@ func (c *runCmd) client(env *Env) (*exa.Client, func(), error) {
 	return api, func() {}, nil
 }
 
-func readAll(r *readers.Reader) ([]readers.Row, error) {
-	var rows []readers.Row
+// write walks the input again and writes each row with its result from the
+// journal, so memory stays flat however long the file. It returns the rows
+// by status.
+func (c *runCmd) write(ctx context.Context, path string, cfg pipeline.Config, sum pipeline.Summary) (map[pipeline.Status]int, error) {
+	joiner, err := pipeline.NewJoiner(cfg, sum)
+	if err != nil {
+		return nil, err
+	}
+	r, err := readers.Open(c.Input, readers.Options{})
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	w, err := writers.Create(path, r.Columns(), cfg.Schema.Columns)
+	if err != nil {
+		return nil, err
+	}
+	counts := map[pipeline.Status]int{}
 	for {
-		batch, err := r.Next()
+		rows, err := r.Next()
 		if err == io.EOF {
-			return rows, nil
+			break
 		}
 		if err != nil {
+			w.Abort()
 			return nil, err
 		}
-		rows = append(rows, batch...)
-	}
-}
-
-func write(path string, columns []string, schema *schemas.Schema, rows []readers.Row, results []pipeline.Result) error {
-	w, err := writers.Create(path, columns, schema.Columns)
-	if err != nil {
-		return err
-	}
-	for i, row := range rows {
-		res := results[i]
-		if err := w.Write(writers.Record{
-			Values:  row.Values,
-			Answer:  res.Answer,
-			Status:  string(res.Status),
-			Error:   res.Error,
-			RunID:   res.RunID,
-			CostUSD: res.CostUSD,
-			Sources: res.Sources,
-		}); err != nil {
+		results, err := joiner.Results(ctx, rows)
+		if err != nil {
 			w.Abort()
-			return err
+			return nil, err
+		}
+		for i, row := range rows {
+			res := results[i]
+			counts[res.Status]++
+			if err := w.Write(writers.Record{
+				Values:  row.Values,
+				Answer:  res.Answer,
+				Status:  string(res.Status),
+				Error:   res.Error,
+				RunID:   res.RunID,
+				CostUSD: res.CostUSD,
+				Sources: res.Sources,
+			}); err != nil {
+				w.Abort()
+				return nil, err
+			}
 		}
 	}
-	return w.Commit()
+	return counts, w.Commit()
 }
 
-func statusLine(sum pipeline.Summary) string {
-	parts := []string{fmt.Sprintf("%d rows", sum.Rows)}
-	for _, s := range []pipeline.Status{pipeline.StatusOK, pipeline.StatusMissing, pipeline.StatusFailed, pipeline.StatusMismatch, pipeline.StatusCancelled} {
-		if n := sum.ByStatus[s]; n > 0 {
+func statusLine(rows int, counts map[pipeline.Status]int) string {
+	parts := []string{fmt.Sprintf("%d rows", rows)}
+	for _, s := range []pipeline.Status{pipeline.StatusOK, pipeline.StatusCached, pipeline.StatusMissing, pipeline.StatusFailed,
+		pipeline.StatusMismatch, pipeline.StatusSkippedBudget, pipeline.StatusCancelled} {
+		if n := counts[s]; n > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", n, s))
 		}
 	}
 	return strings.Join(parts, ", ")
 }
+

@@ -163,7 +163,7 @@ func TestRunFailsRowsWhoseAnswerBreaksTheSchema(t *testing.T) {
 	}
 	out := filepath.Join(t.TempDir(), "out.csv")
 	code, _, stderr := runMain(t, map[string]string{"EXA_API_KEY": "k", "EXA_BASE_URL": sim.URL},
-		"run", "--schema", schema, "--query", "ISIN and CEO", "-o", out, in)
+		"run", "--schema", schema, "--query", "ISIN and CEO", "--qps", "0", "-o", out, in)
 	if code != ExitIncomplete {
 		t.Fatalf("exit code %d, want %d; stderr:\n%s", code, ExitIncomplete, stderr)
 	}

@@ -2,6 +2,8 @@ package pipeline
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"database/sql"
 	"encoding/json"
 	"errors"
@@ -38,12 +40,16 @@ type ChunkRecord struct {
 	JobID     string
 	Attempt   int
 	State     string
-	RunID     string
-	RowHashes []string
-	Reserved  float64 // dollars set aside for the run's worst case
+	RunID    string
+	Rows     []*pending // what the chunk sends, as it was first sent
+	Reserved float64    // dollars set aside for the run's worst case
 }
 
 const journalSchema = `
+CREATE TABLE IF NOT EXISTS meta (
+	key   TEXT PRIMARY KEY,
+	value TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS jobs (
 	id          TEXT PRIMARY KEY,
 	fingerprint TEXT NOT NULL,
@@ -55,7 +61,7 @@ CREATE TABLE IF NOT EXISTS chunks (
 	attempt    INTEGER NOT NULL DEFAULT 1,
 	state      TEXT NOT NULL,
 	run_id     TEXT,
-	row_hashes TEXT NOT NULL,
+	rows       TEXT NOT NULL,
 	reserved   REAL NOT NULL DEFAULT 0,
 	cost       REAL,
 	created_at TEXT NOT NULL,
@@ -110,6 +116,29 @@ func (j *Journal) Close() error { return j.db.Close() }
 
 func now() string { return time.Now().UTC().Format(time.RFC3339Nano) }
 
+// Instance returns the journal's random id, made when the file was created.
+// It goes into every run's metadata, so that two journals asking the same
+// question never take each other's runs for their own.
+func (j *Journal) Instance(ctx context.Context) (string, error) {
+	var id string
+	err := j.db.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = 'instance'`).Scan(&id)
+	if err == nil {
+		return id, nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return "", fmt.Errorf("journal: %w", err)
+	}
+	var b [6]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", err
+	}
+	if _, err := j.db.ExecContext(ctx, `INSERT INTO meta(key, value) VALUES('instance', ?) ON CONFLICT(key) DO NOTHING`,
+		hex.EncodeToString(b[:])); err != nil {
+		return "", fmt.Errorf("journal: %w", err)
+	}
+	return j.Instance(ctx)
+}
+
 // BeginJob records a job under its id; a job already known is left as is.
 func (j *Journal) BeginJob(ctx context.Context, id, fingerprint string) error {
 	_, err := j.db.ExecContext(ctx,
@@ -122,12 +151,15 @@ func (j *Journal) BeginJob(ctx context.Context, id, fingerprint string) error {
 }
 
 // NewChunk records a chunk as submitting, before its create is sent.
-func (j *Journal) NewChunk(ctx context.Context, jobID string, rowHashes []string, reserved float64) (ChunkRecord, error) {
-	hashes, _ := json.Marshal(rowHashes)
+func (j *Journal) NewChunk(ctx context.Context, jobID string, rows []*pending, reserved float64) (ChunkRecord, error) {
+	text, err := json.Marshal(rows)
+	if err != nil {
+		return ChunkRecord{}, fmt.Errorf("journal: recording chunk: %w", err)
+	}
 	t := now()
 	res, err := j.db.ExecContext(ctx,
-		`INSERT INTO chunks(job_id, state, row_hashes, reserved, created_at, updated_at) VALUES(?, ?, ?, ?, ?, ?)`,
-		jobID, ChunkSubmitting, string(hashes), reserved, t, t)
+		`INSERT INTO chunks(job_id, state, rows, reserved, created_at, updated_at) VALUES(?, ?, ?, ?, ?, ?)`,
+		jobID, ChunkSubmitting, string(text), reserved, t, t)
 	if err != nil {
 		return ChunkRecord{}, fmt.Errorf("journal: recording chunk: %w", err)
 	}
@@ -135,7 +167,7 @@ func (j *Journal) NewChunk(ctx context.Context, jobID string, rowHashes []string
 	if err != nil {
 		return ChunkRecord{}, fmt.Errorf("journal: recording chunk: %w", err)
 	}
-	return ChunkRecord{ID: id, JobID: jobID, Attempt: 1, State: ChunkSubmitting, RowHashes: rowHashes, Reserved: reserved}, nil
+	return ChunkRecord{ID: id, JobID: jobID, Attempt: 1, State: ChunkSubmitting, Rows: rows, Reserved: reserved}, nil
 }
 
 // Resubmit records a new attempt of a chunk, before its create is sent.
@@ -237,7 +269,7 @@ func jsonText(v any) any {
 // OpenChunks returns the chunks of a job that are not done, oldest first.
 func (j *Journal) OpenChunks(ctx context.Context, jobID string) ([]ChunkRecord, error) {
 	rows, err := j.db.QueryContext(ctx,
-		`SELECT id, attempt, state, COALESCE(run_id, ''), row_hashes, reserved FROM chunks
+		`SELECT id, attempt, state, COALESCE(run_id, ''), rows, reserved FROM chunks
 		 WHERE job_id = ? AND state <> ? ORDER BY id`, jobID, ChunkDone)
 	if err != nil {
 		return nil, fmt.Errorf("journal: %w", err)
@@ -246,12 +278,12 @@ func (j *Journal) OpenChunks(ctx context.Context, jobID string) ([]ChunkRecord, 
 	var out []ChunkRecord
 	for rows.Next() {
 		c := ChunkRecord{JobID: jobID}
-		var hashes string
-		if err := rows.Scan(&c.ID, &c.Attempt, &c.State, &c.RunID, &hashes, &c.Reserved); err != nil {
+		var text string
+		if err := rows.Scan(&c.ID, &c.Attempt, &c.State, &c.RunID, &text, &c.Reserved); err != nil {
 			return nil, fmt.Errorf("journal: %w", err)
 		}
-		if err := json.Unmarshal([]byte(hashes), &c.RowHashes); err != nil {
-			return nil, fmt.Errorf("journal: chunk %d: row hashes: %w", c.ID, err)
+		if err := decodeJSON(text, &c.Rows); err != nil {
+			return nil, fmt.Errorf("journal: chunk %d: rows: %w", c.ID, err)
 		}
 		out = append(out, c)
 	}

@@ -3,13 +3,25 @@ package pipeline
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"path/filepath"
 	"reflect"
 	"testing"
 	"time"
 
 	"github.com/exa-enrich/exa-enrich/exa"
+	"github.com/exa-enrich/exa-enrich/readers"
 )
+
+// testRows makes pending rows whose cells name their hash.
+func testRows(hashes ...string) []*pending {
+	var out []*pending
+	for i, h := range hashes {
+		out = append(out, &pending{Hash: h, RowHash: "r" + h, Source: readers.Source{File: "in.csv", Row: i + 2},
+			Data: map[string]any{"rowId": fmt.Sprint(i + 2), "name": "company " + h}})
+	}
+	return out
+}
 
 func openTestJournal(t *testing.T) (*Journal, string) {
 	t.Helper()
@@ -28,11 +40,11 @@ func TestJournalChunkLifecycleSurvivesReopen(t *testing.T) {
 	if err := j.BeginJob(ctx, "job1", `{"query":"q"}`); err != nil {
 		t.Fatal(err)
 	}
-	a, err := j.NewChunk(ctx, "job1", []string{"h1", "h2"}, 0.025)
+	a, err := j.NewChunk(ctx, "job1", testRows("h1", "h2"), 0.025)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := j.NewChunk(ctx, "job1", []string{"h3"}, 0.025)
+	b, err := j.NewChunk(ctx, "job1", testRows("h3"), 0.025)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +73,7 @@ func TestJournalChunkLifecycleSurvivesReopen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantOpen := []ChunkRecord{{ID: b.ID, JobID: "job1", Attempt: 1, State: ChunkSubmitting, RowHashes: []string{"h3"}, Reserved: 0.025}}
+	wantOpen := []ChunkRecord{{ID: b.ID, JobID: "job1", Attempt: 1, State: ChunkSubmitting, Rows: testRows("h3"), Reserved: 0.025}}
 	if !reflect.DeepEqual(open, wantOpen) {
 		t.Errorf("open chunks = %+v\nwant %+v", open, wantOpen)
 	}
@@ -87,14 +99,14 @@ func TestJournalRetryKeepsOKAndAddsCost(t *testing.T) {
 	ctx := context.Background()
 	j, _ := openTestJournal(t)
 	_ = j.BeginJob(ctx, "job1", "{}")
-	first, _ := j.NewChunk(ctx, "job1", []string{"h1", "h2"}, 0.1)
+	first, _ := j.NewChunk(ctx, "job1", testRows("h1", "h2"), 0.1)
 	if err := j.FinishChunk(ctx, &first, 0.1, []Entry{
 		{Hash: "h1", RowHash: "r1", Result: Result{Status: StatusOK, Answer: map[string]any{"ceo": "Ada"}, CostUSD: 0.05}},
 		{Hash: "h2", RowHash: "r2", Result: Result{Status: StatusFailed, Error: "run failed", CostUSD: 0.05}},
 	}); err != nil {
 		t.Fatal(err)
 	}
-	retry, _ := j.NewChunk(ctx, "job1", []string{"h2", "h1"}, 0.1)
+	retry, _ := j.NewChunk(ctx, "job1", testRows("h2", "h1"), 0.1)
 	if err := j.FinishChunk(ctx, &retry, 0.1, []Entry{
 		{Hash: "h2", RowHash: "r2", Result: Result{Status: StatusOK, Answer: map[string]any{"ceo": "Grace"}, CostUSD: 0.05}},
 		{Hash: "h1", RowHash: "r1", Result: Result{Status: StatusMissing, Error: "dropped", CostUSD: 0.05}},

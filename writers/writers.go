@@ -57,6 +57,17 @@ func Create(path string, sourceColumns []string, answers []schemas.Column) (*Wri
 	if err != nil {
 		return nil, err
 	}
+	// CreateTemp makes the file private; the output gets the mode an
+	// earlier output had, or the usual one.
+	mode := os.FileMode(0o644)
+	if fi, err := os.Stat(path); err == nil {
+		mode = fi.Mode().Perm()
+	}
+	if err := tmp.Chmod(mode); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return nil, err
+	}
 	w := &Writer{tmp: tmp, path: path, answers: answers, enc: newCSV(tmp)}
 	header := append([]string{}, sourceColumns...)
 	for _, c := range answers {
