@@ -558,6 +558,23 @@ func TestWaitFallsBackToPollingWhenTheStreamIsCut(t *testing.T) {
 	wg.Wait()
 }
 
+func TestWaitPollsWhenTheReplayStopsAtStoredEvents(t *testing.T) {
+	t.Parallel()
+	_, rec, url := serve(t, exasim.Config{Latency: ms(200), ReplayOnly: true})
+	c := newClient(t, url)
+	created, err := c.CreateRun(context.Background(), enrich(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	run, err := c.Wait(context.Background(), created.ID)
+	if err != nil || run.Status != exa.StatusCompleted || len(rowsOf(t, run)) != 3 {
+		t.Fatalf("Wait = %+v, %v", run, err)
+	}
+	if n := rec.count("GET", "/agent/runs/"+created.ID); n == 0 {
+		t.Error("the replay closed early, yet Wait never polled")
+	}
+}
+
 func TestWaitReturnsFailedAndCancelledRuns(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()

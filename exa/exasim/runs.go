@@ -204,7 +204,7 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if wantsStream(r) {
-		s.stream(w, r, ru, 0)
+		s.stream(w, r, ru, 0, true)
 		return
 	}
 	s.mu.Lock()
