@@ -678,3 +678,25 @@ func TestAnswerFaultsReachTheClient(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkCreateAndWait measures a full run (create, then Wait on its
+// event stream) against the simulator with no latency.
+func BenchmarkCreateAndWait(b *testing.B) {
+	sim := exasim.New(exasim.Config{})
+	srv := httptest.NewServer(sim)
+	defer srv.Close()
+	c, err := exa.NewClient(nil, exa.WithBaseURL(srv.URL), exa.WithAPIKey(testKey))
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	for b.Loop() {
+		run, err := c.CreateRun(ctx, enrich(nil))
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := c.Wait(ctx, run.ID); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

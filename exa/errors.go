@@ -2,12 +2,19 @@ package exa
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"strconv"
 	"time"
 )
+
+// ErrCreateUncertain marks a create whose outcome is unknown: a timeout,
+// a connection lost after the body went out, a 5xx, an unreadable answer.
+// The run may exist and be billed. Look for it (by its metadata, see
+// FindRunByMetadata) before creating it again.
+var ErrCreateUncertain = errors.New("exa: the create's outcome is unknown: the run may exist")
 
 // APIError is an error answer from the API, from either of its envelopes:
 // the agent envelope {"error":{type,code,message}} or the flat one used for

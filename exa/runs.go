@@ -146,12 +146,6 @@ func (e *RunError) Error() string {
 	return e.Code + ": " + e.Message
 }
 
-// ErrCreateUncertain marks a create whose outcome is unknown: a timeout,
-// a connection lost after the body went out, a 5xx, an unreadable answer.
-// The run may exist and be billed. Look for it (by its metadata, see
-// FindRunByMetadata) before creating it again.
-var ErrCreateUncertain = errors.New("exa: the create's outcome is unknown: the run may exist")
-
 // CreateRun starts a run. It is never retried: a 429 or another 4xx means
 // nothing was created and comes back as *RateLimitError or *APIError; any
 // failure that leaves the outcome unknown matches ErrCreateUncertain.
