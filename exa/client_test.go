@@ -428,8 +428,14 @@ func TestRetriesTransientFailures(t *testing.T) {
 			none := newClient(t, furl, exa.WithRetryPolicy(exa.RetryPolicy{MaxAttempts: 1}))
 			failed := 0
 			for range 20 {
-				if _, err := none.ListRuns(ctx, nil); err != nil {
-					failed++
+				_, err := none.ListRuns(ctx, nil)
+				if err == nil {
+					continue
+				}
+				failed++
+				var ae *exa.APIError
+				if f.ServerError > 0 && (!errors.As(err, &ae) || ae.Status < 500 || ae.Code == "") {
+					t.Errorf("a 5xx came back as %v", err)
 				}
 			}
 			if failed == 0 {

@@ -174,7 +174,7 @@ func createError(err error) error {
 	if errors.As(err, &op) && op.Op == "dial" {
 		return err // never reached the service: certain
 	}
-	return fmt.Errorf("%w: %w", ErrCreateUncertain, err)
+	return fmt.Errorf("%w; %w", err, ErrCreateUncertain)
 }
 
 // GetRun fetches a run by id.
