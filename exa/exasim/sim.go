@@ -138,6 +138,8 @@ type Server struct {
 	rng      *rand.Rand
 	runs     map[string]*run
 	order    []*run // creation order
+	active   []*run // runs not yet seen ended, see prune
+	settled  float64
 	metadata map[string]bool
 	nextID   int
 	nextReq  int
