@@ -281,4 +281,3 @@ func statusLine(rows int, counts map[pipeline.Status]int) string {
 	}
 	return strings.Join(parts, ", ")
 }
-

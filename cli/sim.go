@@ -12,6 +12,7 @@ import (
 
 type simCmd struct {
 	Addr              string        `default:"127.0.0.1:8765" help:"Address to listen on."`
+	ReplayOnly        bool          `help:"End event streams after the stored events instead of following the run."`
 	AllowRemote       bool          `help:"Allow listening on a non-loopback address."`
 	Latency           string        `default:"300ms-1500ms" help:"Run duration: 0, a duration such as 500ms, or MIN-MAX such as 300ms-1500ms."`
 	Seed              uint64        `placeholder:"N" help:"Seed for latencies and faults (answers do not depend on it)."`
@@ -54,6 +55,7 @@ func (c *simCmd) Run(ctx context.Context, env *Env) error {
 		QPS:               c.QPS,
 		MaxRunTime:        c.MaxRunTime,
 		CreditDollars:     c.Credit,
+		ReplayOnly:        c.ReplayOnly,
 		Faults:            faults,
 	})
 	if err != nil {

@@ -428,8 +428,14 @@ func TestRetriesTransientFailures(t *testing.T) {
 			none := newClient(t, furl, exa.WithRetryPolicy(exa.RetryPolicy{MaxAttempts: 1}))
 			failed := 0
 			for range 20 {
-				if _, err := none.ListRuns(ctx, nil); err != nil {
-					failed++
+				_, err := none.ListRuns(ctx, nil)
+				if err == nil {
+					continue
+				}
+				failed++
+				var ae *exa.APIError
+				if f.ServerError > 0 && (!errors.As(err, &ae) || ae.Status < 500 || ae.Code == "") {
+					t.Errorf("a 5xx came back as %v", err)
 				}
 			}
 			if failed == 0 {
@@ -558,6 +564,23 @@ func TestWaitFallsBackToPollingWhenTheStreamIsCut(t *testing.T) {
 	wg.Wait()
 }
 
+func TestWaitPollsWhenTheReplayStopsAtStoredEvents(t *testing.T) {
+	t.Parallel()
+	_, rec, url := serve(t, exasim.Config{Latency: ms(200), ReplayOnly: true})
+	c := newClient(t, url)
+	created, err := c.CreateRun(context.Background(), enrich(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	run, err := c.Wait(context.Background(), created.ID)
+	if err != nil || run.Status != exa.StatusCompleted || len(rowsOf(t, run)) != 3 {
+		t.Fatalf("Wait = %+v, %v", run, err)
+	}
+	if n := rec.count("GET", "/agent/runs/"+created.ID); n == 0 {
+		t.Error("the replay closed early, yet Wait never polled")
+	}
+}
+
 func TestWaitReturnsFailedAndCancelledRuns(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -659,5 +682,27 @@ func TestAnswerFaultsReachTheClient(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// BenchmarkCreateAndWait measures a full run (create, then Wait on its
+// event stream) against the simulator with no latency.
+func BenchmarkCreateAndWait(b *testing.B) {
+	sim := exasim.New(exasim.Config{})
+	srv := httptest.NewServer(sim)
+	defer srv.Close()
+	c, err := exa.NewClient(nil, exa.WithBaseURL(srv.URL), exa.WithAPIKey(testKey))
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	for b.Loop() {
+		run, err := c.CreateRun(ctx, enrich(nil))
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := c.Wait(ctx, run.ID); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

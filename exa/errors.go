@@ -2,12 +2,20 @@ package exa
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 )
+
+// ErrCreateUncertain marks a create whose outcome is unknown: a timeout,
+// a connection lost after the body went out, a 5xx, an unreadable answer.
+// The run may exist and be billed. Look for it (by its metadata, see
+// FindRunByMetadata) before creating it again.
+var ErrCreateUncertain = errors.New("exa: create outcome unknown, the run may exist")
 
 // APIError is an error answer from the API, from either of its envelopes:
 // the agent envelope {"error":{type,code,message}} or the flat one used for
@@ -77,7 +85,11 @@ func CheckResponse(resp *http.Response) error {
 			e.RequestID = flat.RequestID
 		}
 	default:
-		e.Message = http.StatusText(resp.StatusCode)
+		// An edge's bare error page: keep a short plain-text body, which
+		// often says which hop failed.
+		if mt := resp.Header.Get("Content-Type"); strings.HasPrefix(mt, "text/plain") {
+			e.Message = strings.TrimSpace(string(body[:min(len(body), 200)]))
+		}
 	}
 	if e.Code == "" {
 		e.Code = http.StatusText(resp.StatusCode)

@@ -146,12 +146,6 @@ func (e *RunError) Error() string {
 	return e.Code + ": " + e.Message
 }
 
-// ErrCreateUncertain marks a create whose outcome is unknown: a timeout,
-// a connection lost after the body went out, a 5xx, an unreadable answer.
-// The run may exist and be billed. Look for it (by its metadata, see
-// FindRunByMetadata) before creating it again.
-var ErrCreateUncertain = errors.New("exa: the create's outcome is unknown: the run may exist")
-
 // CreateRun starts a run. It is never retried: a 429 or another 4xx means
 // nothing was created and comes back as *RateLimitError or *APIError; any
 // failure that leaves the outcome unknown matches ErrCreateUncertain.
@@ -180,7 +174,7 @@ func createError(err error) error {
 	if errors.As(err, &op) && op.Op == "dial" {
 		return err // never reached the service: certain
 	}
-	return fmt.Errorf("%w: %w", ErrCreateUncertain, err)
+	return fmt.Errorf("%w; %w", err, ErrCreateUncertain)
 }
 
 // GetRun fetches a run by id.

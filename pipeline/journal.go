@@ -3,8 +3,8 @@ package pipeline
 import (
 	"context"
 	"crypto/rand"
-	"encoding/hex"
 	"database/sql"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -36,10 +36,10 @@ type Journal struct {
 
 // ChunkRecord is one chunk as the journal knows it.
 type ChunkRecord struct {
-	ID        int64
-	JobID     string
-	Attempt   int
-	State     string
+	ID       int64
+	JobID    string
+	Attempt  int
+	State    string
 	RunID    string
 	Rows     []*pending // what the chunk sends, as it was first sent
 	Reserved float64    // dollars set aside for the run's worst case

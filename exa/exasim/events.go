@@ -93,7 +93,8 @@ func (ru *run) nextAt(now time.Time) time.Time {
 }
 
 // events lists a run's events as JSON, or replays them as SSE from after
-// Last-Event-ID and follows the run to its terminal event.
+// Last-Event-ID and follows the run to its terminal event (with ReplayOnly,
+// closes after the stored ones).
 func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	ru, ok := s.lookup(w, r.PathValue("id"))
@@ -111,7 +112,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 			}
 			after = n
 		}
-		s.stream(w, r, ru, after)
+		s.stream(w, r, ru, after, !s.cfg.ReplayOnly)
 		return
 	}
 	limit, cursor, aerr := page(r)
@@ -133,7 +134,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 // stream writes the run's events after id `after` as SSE as they happen,
 // with keep-alive comments, and closes after the terminal event. With the
 // CutStream fault it stops after a few events instead.
-func (s *Server) stream(w http.ResponseWriter, r *http.Request, ru *run, after int) {
+func (s *Server) stream(w http.ResponseWriter, r *http.Request, ru *run, after int, follow bool) {
 	flusher, _ := w.(http.Flusher)
 	flush := func() {
 		if flusher != nil {
@@ -182,7 +183,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, ru *run, after i
 			}
 		}
 		flush()
-		if next.IsZero() {
+		if next.IsZero() || !follow {
 			return
 		}
 		wake.Reset(next.Sub(now))

@@ -20,6 +20,7 @@ import (
 // a goroutine or a ticker.
 type run struct {
 	id      string
+	seq     int // index in Server.order
 	params  exa.CreateRunParams
 	created time.Time
 	started time.Time
@@ -176,13 +177,11 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request) {
 		flatError(http.StatusPaymentRequired, "NO_MORE_CREDITS", "You have run out of credits. Top up at dashboard.exa.ai.").write(w, reqID)
 		return
 	}
-	active, firstEnd := 0, time.Time{}
-	for _, ru := range s.order {
-		if !ru.statusAt(now).Terminal() {
-			active++
-			if firstEnd.IsZero() || ru.endAt().Before(firstEnd) {
-				firstEnd = ru.endAt()
-			}
+	s.prune(now)
+	active, firstEnd := len(s.active), time.Time{}
+	for _, ru := range s.active {
+		if firstEnd.IsZero() || ru.endAt().Before(firstEnd) {
+			firstEnd = ru.endAt()
 		}
 	}
 	if active >= s.cfg.ConcurrencyLimit {
@@ -204,7 +203,7 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if wantsStream(r) {
-		s.stream(w, r, ru, 0)
+		s.stream(w, r, ru, 0, true)
 		return
 	}
 	s.mu.Lock()
@@ -310,7 +309,9 @@ func (s *Server) newRun(now time.Time, p exa.CreateRunParams, schema map[string]
 		ru.runErr = &exa.RunError{Type: "SERVER_ERROR", Code: "SERVER_ERROR", Message: "simulated failure: the agent crashed"}
 	}
 	s.runs[ru.id] = ru
+	ru.seq = len(s.order)
 	s.order = append(s.order, ru)
+	s.active = append(s.active, ru)
 	s.stats.RunsCreated++
 	if len(p.Metadata) > 0 {
 		key := metadataKey(p.Metadata)
@@ -322,15 +323,26 @@ func (s *Server) newRun(now time.Time, p exa.CreateRunParams, schema map[string]
 	return ru
 }
 
-// billed sums what terminal runs have cost by now; the caller holds s.mu.
-func (s *Server) billed(now time.Time) float64 {
-	total := 0.0
-	for _, ru := range s.order {
+// prune moves the runs that have ended out of s.active, settling their
+// cost, so that limits cost O(active runs), not O(all runs). Ended runs
+// never come back: the clock only moves forward. The caller holds s.mu.
+func (s *Server) prune(now time.Time) {
+	keep := s.active[:0]
+	for _, ru := range s.active {
 		if ru.statusAt(now).Terminal() {
-			total += ru.cost(now).Total
+			s.settled += ru.cost(now).Total
+		} else {
+			keep = append(keep, ru)
 		}
 	}
-	return total
+	clear(s.active[len(keep):])
+	s.active = keep
+}
+
+// billed is what ended runs have cost by now; the caller holds s.mu.
+func (s *Server) billed(now time.Time) float64 {
+	s.prune(now)
+	return s.settled
 }
 
 func (s *Server) get(w http.ResponseWriter, r *http.Request) {
@@ -437,16 +449,28 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := time.Now()
-	var views []wireRun
-	for i := len(s.order) - 1; i >= 0; i-- {
-		if !s.order[i].deleted {
-			views = append(views, s.order[i].view(now))
+	from := len(s.order) - 1
+	if cursor != "" {
+		ru, ok := s.runs[cursor]
+		if !ok {
+			writeError(w, http.StatusBadRequest, "INVALID_REQUEST", "INVALID_REQUEST", fmt.Sprintf("unknown cursor %q", cursor))
+			return
 		}
+		from = ru.seq - 1
 	}
-	p, ok := paginate(views, func(v wireRun) string { return v.ID }, limit, cursor)
-	if !ok {
-		writeError(w, http.StatusBadRequest, "INVALID_REQUEST", "INVALID_REQUEST", fmt.Sprintf("unknown cursor %q", cursor))
-		return
+	p := listPage[wireRun]{Object: "list", Data: []wireRun{}}
+	for i := from; i >= 0; i-- {
+		ru := s.order[i]
+		if ru.deleted {
+			continue
+		}
+		if len(p.Data) == limit {
+			p.HasMore = true
+			next := p.Data[limit-1].ID
+			p.NextCursor = &next
+			break
+		}
+		p.Data = append(p.Data, ru.view(now))
 	}
 	writeJSON(w, http.StatusOK, p)
 }

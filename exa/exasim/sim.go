@@ -64,6 +64,10 @@ type Config struct {
 	// CreditDollars, when positive, is the account's credit: once billed
 	// dollars reach it, creates get 402 NO_MORE_CREDITS.
 	CreditDollars float64
+	// ReplayOnly makes the events stream close once it has replayed the
+	// events stored so far, instead of following the run to its end: the
+	// contract can be read either way, and a client must cope with both.
+	ReplayOnly bool
 	// KeepAlive is the interval of ": keep-alive" comments on SSE streams
 	// (default 15s).
 	KeepAlive time.Duration
@@ -134,6 +138,8 @@ type Server struct {
 	rng      *rand.Rand
 	runs     map[string]*run
 	order    []*run // creation order
+	active   []*run // runs not yet seen ended, see prune
+	settled  float64
 	metadata map[string]bool
 	nextID   int
 	nextReq  int

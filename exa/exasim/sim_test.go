@@ -640,3 +640,19 @@ func TestGenericSchemasGetValidInstances(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkCreate measures a create straight through the handler; limits
+// must not grow with the number of runs already made.
+func BenchmarkCreate(b *testing.B) {
+	s := New(Config{CreditDollars: 1e9})
+	body := `{"query":"q","effort":"low","input":{"data":[{"rowId":"1","name":"Acme"}]}}`
+	for b.Loop() {
+		req := httptest.NewRequest("POST", "/agent/runs", strings.NewReader(body))
+		req.Header.Set("x-api-key", "k")
+		rec := httptest.NewRecorder()
+		s.ServeHTTP(rec, req)
+		if rec.Code != 200 {
+			b.Fatal(rec.Code, rec.Body)
+		}
+	}
+}
