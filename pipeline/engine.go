@@ -48,6 +48,11 @@ type Config struct {
 	MaxCost        float64 // dollars this execution may commit; 0: no cap
 	MaxAttempts    int     // runs that may carry a row before it keeps its error
 
+	// Keep, when set, names rows that need no research (--only-missing:
+	// every cell the answer would fill already holds a value). They are
+	// not sent; their results read StatusKept.
+	Keep func(readers.Row) bool
+
 	RefreshOlderThan time.Duration // re-research answers older than this; 0: never
 	RetryErrors      bool          // re-send rows that ended in error
 	Reuse            bool          // answers to an earlier spec count for this one
@@ -66,6 +71,7 @@ type Summary struct {
 	JobID     string
 	Rows      int     // input rows read
 	Cached    int     // rows whose answer was already in the journal
+	Kept      int     // rows that needed no research (Config.Keep)
 	Sent      int     // distinct rows sent in runs
 	Runs      int     // runs created
 	Resumed   int     // runs of an earlier execution attached to
@@ -315,6 +321,13 @@ func (e *engine) triage(ctx context.Context, batch []readers.Row) ([]*pending, e
 	all := make([]*pending, len(batch))
 	hashes := make([]string, len(batch))
 	rowHashes := make([]string, len(batch))
+	var keep []bool
+	if e.cfg.Keep != nil {
+		keep = make([]bool, len(batch))
+		for i, r := range batch {
+			keep[i] = e.cfg.Keep(r)
+		}
+	}
 	for i, r := range batch {
 		values := make([]string, len(e.colIdx))
 		data := make(map[string]any, len(e.colIdx)+1)
@@ -340,8 +353,12 @@ func (e *engine) triage(ctx context.Context, batch []readers.Row) ([]*pending, e
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	var todo []*pending
-	for _, p := range all {
+	for i, p := range all {
 		e.sum.Rows++
+		if keep != nil && keep[i] {
+			e.sum.Kept++
+			continue
+		}
 		res, ok := known[p.Hash]
 		if !ok && e.cfg.Reuse {
 			res, ok = reused[p.RowHash]

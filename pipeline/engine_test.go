@@ -479,3 +479,25 @@ func TestRunHardStopCancelsRunsInFlight(t *testing.T) {
 		t.Errorf("resume sent %d rows, want the 20 cancelled ones", sum.Sent)
 	}
 }
+
+func TestRunKeepsRowsThatNeedNoResearch(t *testing.T) {
+	f := newFixture(t, exasim.Config{})
+	rows := companies(20)
+	keep := func(r readers.Row) bool { return r.Source.Row%2 == 0 }
+	sum, results, err := f.run(context.Background(), rows, func(c *Config) { c.Keep = keep })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Kept != 10 || sum.Sent != 10 {
+		t.Errorf("summary %+v, want 10 kept and 10 sent", sum)
+	}
+	for i, r := range results {
+		want := StatusOK
+		if keep(readers.Row{Source: readers.Source{Row: i + 2}}) {
+			want = StatusKept
+		}
+		if r.Status != want {
+			t.Errorf("row %d: %q, want %q", i+2, r.Status, want)
+		}
+	}
+}

@@ -12,9 +12,12 @@ import (
 // StatusCached marks a row answered by an earlier execution, from the
 // journal; StatusSkippedBudget one left unsent because the spend cap could
 // not cover its run.
+// StatusKept one that needed no research (--only-missing: its cells were
+// already filled).
 const (
 	StatusCached        Status = "cached"
 	StatusSkippedBudget Status = "skipped_budget"
+	StatusKept          Status = "kept"
 )
 
 // Joiner reads each input row's result back from the journal, for writing
@@ -25,6 +28,7 @@ type Joiner struct {
 	columns    []string
 	colIdx     []int
 	reuse      bool
+	keep       func(readers.Row) bool
 	since      time.Time // results from before this are cached
 	unanswered Status    // for rows with no result
 	unansErr   string
@@ -38,6 +42,7 @@ func NewJoiner(cfg Config, sum Summary) (*Joiner, error) {
 		specHash:   cfg.Spec.Hash(),
 		columns:    cfg.Spec.Columns,
 		reuse:      cfg.Reuse,
+		keep:       cfg.Keep,
 		since:      sum.Started,
 		unanswered: StatusCancelled,
 		unansErr:   "the job stopped before this row was answered",
@@ -80,6 +85,10 @@ func (jn *Joiner) Results(ctx context.Context, rows []readers.Row) ([]Result, er
 	}
 	out := make([]Result, len(rows))
 	for i := range rows {
+		if jn.keep != nil && jn.keep(rows[i]) {
+			out[i] = Result{Status: StatusKept}
+			continue
+		}
 		r, ok := found[hashes[i]]
 		if !ok && jn.reuse {
 			r, ok = byRow[rowHashes[i]]
