@@ -6,3 +6,5 @@ require (
 	github.com/alecthomas/kong v1.17.0
 	golang.org/x/sync v0.25.0
 )
+
+require golang.org/x/text v0.43.0 // indirect

@@ -28,6 +28,7 @@ type runCmd struct {
 	Effort      string   `default:"low" enum:"minimal,low,medium,high,xhigh,auto,max" help:"Research effort: ${enum}."`
 	Out         string   `short:"o" help:"Output path (default: INPUT with .enriched before the extension)."`
 	Sim         bool     `help:"Use the embedded simulator on a loopback port: no key, no network, synthetic answers."`
+	inputFlags  `embed:""`
 }
 
 func (c *runCmd) Help() string {
@@ -61,7 +62,7 @@ func (c *runCmd) Run(ctx context.Context, env *Env) error {
 	}
 	defer closeAPI()
 
-	r, err := readers.Open(c.Input, readers.Options{})
+	r, err := readers.Open(c.Input, c.readerOptions())
 	if err != nil {
 		return usageError{err}
 	}
