@@ -139,7 +139,7 @@ func (c *csvFormat) read() ([]string, int, error) {
 		var pe *csv.ParseError
 		if errors.As(err, &pe) {
 			return nil, 0, &ParseError{File: c.name, Row: pe.StartLine - c.extraLines,
-				Err: fmt.Errorf("%w (line %d, character %d)", pe.Err, pe.Line, pe.Column)}
+				Err: fmt.Errorf("%w (line %d, byte %d)", pe.Err, pe.Line, pe.Column)}
 		}
 		return nil, 0, &ParseError{File: c.name, Err: err}
 	}

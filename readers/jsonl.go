@@ -174,7 +174,7 @@ func parseObject(line []byte) (fields []jsonField, column string, err error) {
 	dec := json.NewDecoder(bytes.NewReader(line))
 	tok, err := dec.Token()
 	if err != nil {
-		return nil, "", fmt.Errorf("invalid JSON: %w", err)
+		return nil, "", invalidJSON(err)
 	}
 	if d, ok := tok.(json.Delim); !ok || d != '{' {
 		return nil, "", fmt.Errorf("%w (it starts with %q)", ErrNotObject, truncate(string(line), 20))
@@ -183,7 +183,7 @@ func parseObject(line []byte) (fields []jsonField, column string, err error) {
 	for dec.More() {
 		tok, err := dec.Token()
 		if err != nil {
-			return nil, "", fmt.Errorf("invalid JSON: %w", err)
+			return nil, "", invalidJSON(err)
 		}
 		key, ok := tok.(string)
 		if !ok { // the decoder only yields strings as keys; be sure
@@ -195,17 +195,26 @@ func parseObject(line []byte) (fields []jsonField, column string, err error) {
 		seen[key] = true
 		var raw json.RawMessage
 		if err := dec.Decode(&raw); err != nil {
-			return nil, key, fmt.Errorf("invalid JSON: %w", err)
+			return nil, key, invalidJSON(err)
 		}
 		fields = append(fields, jsonField{key: key, raw: raw})
 	}
 	if _, err := dec.Token(); err != nil {
-		return nil, "", fmt.Errorf("invalid JSON: %w", err)
+		return nil, "", invalidJSON(err)
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		return nil, "", errors.New("invalid JSON: more than one value on the line")
 	}
 	return fields, "", nil
+}
+
+// invalidJSON wraps a decoder error; the line was not empty, so running
+// out of input means it stopped mid-value.
+func invalidJSON(err error) error {
+	if err == io.EOF {
+		err = io.ErrUnexpectedEOF
+	}
+	return fmt.Errorf("invalid JSON: %w", err)
 }
 
 // cellText turns one JSON value into a cell.
