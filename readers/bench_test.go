@@ -10,15 +10,17 @@ import (
 	"testing"
 )
 
-// Run with: go test -run '^$' -bench CSV -benchtime 1x ./readers
+// Run with: go test -run '^$' -bench . -benchtime 1x ./readers
 // peak-heap-MB must stay the same from 100k to 1M rows: the reader streams.
 
-func BenchmarkCSV100k(b *testing.B) { benchmarkCSV(b, 100_000) }
-func BenchmarkCSV1M(b *testing.B)   { benchmarkCSV(b, 1_000_000) }
+func BenchmarkCSV100k(b *testing.B)   { benchmarkRead(b, "big.csv", 100_000) }
+func BenchmarkCSV1M(b *testing.B)     { benchmarkRead(b, "big.csv", 1_000_000) }
+func BenchmarkJSONL100k(b *testing.B) { benchmarkRead(b, "big.jsonl", 100_000) }
+func BenchmarkJSONL1M(b *testing.B)   { benchmarkRead(b, "big.jsonl", 1_000_000) }
 
-func benchmarkCSV(b *testing.B, n int) {
-	path := filepath.Join(b.TempDir(), "big.csv")
-	writeBigCSV(b, path, n)
+func benchmarkRead(b *testing.B, name string, n int) {
+	path := filepath.Join(b.TempDir(), name)
+	writeBigFile(b, path, n)
 	b.ReportAllocs()
 	b.ResetTimer()
 	var peak uint64
@@ -62,14 +64,23 @@ func readAndMeasure(b *testing.B, path string, n int) uint64 {
 	return peak
 }
 
-func writeBigCSV(b *testing.B, path string, n int) {
+// writeBigFile writes n rows of six columns, CSV or JSONL by extension.
+func writeBigFile(b *testing.B, path string, n int) {
 	f, err := os.Create(path)
 	if err != nil {
 		b.Fatal(err)
 	}
 	w := bufio.NewWriter(f)
-	fmt.Fprintln(w, "id,name,domain,note,amount,date")
+	jsonl := filepath.Ext(path) == ".jsonl"
+	if !jsonl {
+		fmt.Fprintln(w, "id,name,domain,note,amount,date")
+	}
 	for i := range n {
+		if jsonl {
+			fmt.Fprintf(w, `{"id":%d,"name":"Company %d","domain":"company%d.example.com","note":"Note, with a comma \"and quotes\"","amount":%d.%02d,"date":"2024-%02d-%02d"}`+"\n",
+				i+1, i, i, i%100000, i%100, i%12+1, i%28+1)
+			continue
+		}
 		fmt.Fprintf(w, "%d,Company %d,company%d.example.com,\"Note, with a comma \"\"and quotes\"\"\",%d.%02d,2024-%02d-%02d\n",
 			i+1, i, i, i%100000, i%100, i%12+1, i%28+1)
 	}
