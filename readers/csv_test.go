@@ -152,7 +152,7 @@ func TestCSV(t *testing.T) {
 		{name: "header only", file: "x.csv", content: "a,b\n", err: "x.csv: the file has a header but no data rows", is: ErrNoRows},
 		{name: "header and blank rows", file: "x.csv", content: "a,b\n,\n\n", err: "x.csv: the file has a header but no data rows", is: ErrNoRows},
 		{name: "unknown extension", file: "x.xls", content: "a\n1\n", err: `x.xls: unknown format "xls" (supported: csv, tsv, jsonl)`, is: ErrUnknownFormat},
-		{name: "no extension", file: "data", content: "a\n1\n", err: `data: unknown format "" (supported: csv, tsv, jsonl)`, is: ErrUnknownFormat},
+		{name: "no extension", file: "data", content: "a\n1\n", err: `data: unknown format: no extension to tell it by (supported: csv, tsv, jsonl)`, is: ErrUnknownFormat},
 	})
 }
 

@@ -30,6 +30,30 @@ func FuzzJSONL(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte, dedupe bool) {
 		r, err := newJSONL(bytes.NewReader(data), func() error { return nil }, "f.jsonl", Options{DedupeHeaders: dedupe})
 		checkStream(t, "f.jsonl", r, err)
+		// The fast path must agree with the decoder on every line it takes.
+		j := &jsonlFormat{index: map[string]int{}}
+		for line := range bytes.Lines(data) {
+			line = bytes.TrimSpace(line)
+			if !utf8.Valid(line) { // refused before either parser sees it
+				continue
+			}
+			fast, ok := j.fastObject(line)
+			if !ok {
+				continue
+			}
+			slow, _, err := parseObject(line)
+			if err != nil {
+				t.Fatalf("%q: fast path accepted what the decoder refuses: %v", line, err)
+			}
+			if len(fast) != len(slow) {
+				t.Fatalf("%q: fast path %q, decoder %q", line, fast, slow)
+			}
+			for i := range fast {
+				if fast[i].key != slow[i].key || !bytes.Equal(fast[i].raw, slow[i].raw) {
+					t.Fatalf("%q: fast path %q, decoder %q", line, fast, slow)
+				}
+			}
+		}
 	})
 }
 

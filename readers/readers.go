@@ -211,6 +211,8 @@ func Open(path string, opts Options) (*Reader, error) {
 		r, err = openCSV(path, name, opts)
 	case "jsonl":
 		r, err = openJSONL(path, name, opts)
+	case "":
+		return nil, fmt.Errorf("%s: %w: no extension to tell it by (supported: %s)", name, ErrUnknownFormat, strings.Join(Formats, ", "))
 	default:
 		return nil, fmt.Errorf("%s: %w %q (supported: %s)", name, ErrUnknownFormat, kind, strings.Join(Formats, ", "))
 	}
