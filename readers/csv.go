@@ -45,6 +45,22 @@ var delimiters = []rune{',', ';', '\t', '|'}
 // sniffLines is how many records of the head delimiter detection compares.
 const sniffLines = 50
 
+// CSV (and TSV) files are read by encoding/csv through one bufio.Reader:
+//   - a UTF-8 BOM is dropped; a UTF-16 BOM (Excel's "Unicode text") decodes
+//     the file; without a BOM the bytes must be UTF-8 unless
+//     Options.Encoding names another character set, and the first invalid
+//     byte is an error naming its row and column;
+//   - the delimiter is detected from the head of the file (see
+//     sniffDelimiter), which is peeked at, never consumed;
+//   - CRLF and LF both end a record; quoted cells may hold delimiters,
+//     quotes ("") and line breaks; a stray quote in an unquoted cell is an
+//     error with its line and byte, never guessed at;
+//   - Row is the row a spreadsheet shows: header row 1, blank lines
+//     counted, a record with quoted line breaks counted once;
+//   - rows whose cells are all blank (",,,", what exports often end with)
+//     are skipped;
+//   - a row wider or narrower than the header is an error, unless
+//     Options.AllowRagged (see there).
 type csvFormat struct {
 	closer io.Closer
 	name   string

@@ -18,9 +18,9 @@ import (
 const BatchSize = 1000
 
 // Source locates a row in its file. Row is the number a person would look
-// for: in a CSV the header is row 1 and a record spanning several lines
-// (a quoted newline) is one row, as a spreadsheet shows it; in JSONL it is
-// the line number.
+// for: in a CSV the header is row 1, blank lines count, and a record
+// spanning several lines (a quoted newline) is one row, as a spreadsheet
+// shows it; in JSONL it is the line number.
 type Source struct {
 	File  string
 	Sheet string
