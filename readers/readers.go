@@ -81,6 +81,7 @@ var (
 	ErrDuplicateKey     = errors.New("key appears twice in the object")
 	ErrTooManyColumns   = errors.New("too many columns")
 	ErrInvalidDelimiter = errors.New("invalid delimiter")
+	ErrNoSheets         = errors.New("the format has no sheets")
 )
 
 // ParseError says where a file could not be read.
@@ -199,6 +200,10 @@ func Open(path string, opts Options) (*Reader, error) {
 		kind = a
 	}
 	name := filepath.Base(path)
+	if opts.Sheet != "" && (kind == "csv" || kind == "tsv" || kind == "jsonl") {
+		// Ignoring it would read a table the user did not ask for.
+		return nil, &ParseError{File: name, Err: fmt.Errorf("%w: %s cannot pick sheet %q", ErrNoSheets, kind, opts.Sheet)}
+	}
 	var r *Reader
 	var err error
 	switch kind {
