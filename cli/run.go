@@ -19,7 +19,7 @@ import (
 )
 
 type runCmd struct {
-	Input       string `arg:"" help:"The file to enrich (CSV)."`
+	Input       string `arg:"" help:"The file to enrich: CSV, TSV, XLSX, Parquet or JSONL."`
 	schemaFlags `embed:""`
 	Query       string   `required:"" help:"What to research for each row."`
 	Key         []string `help:"Columns that identify a row (default: the first column)." sep:","`
@@ -41,6 +41,8 @@ type runCmd struct {
 	Reuse            bool   `help:"Keep answers given under another query, schema or effort."`
 
 	Sim bool `help:"Use the embedded simulator on a loopback port: no key, no network, synthetic answers."`
+
+	inputFlags `embed:""`
 }
 
 func (c *runCmd) Help() string {
@@ -92,7 +94,7 @@ func (c *runCmd) Run(ctx context.Context, env *Env, sd *shutdown) error {
 	}
 	defer closeAPI()
 
-	r, err := readers.Open(c.Input, readers.Options{})
+	r, err := readers.Open(c.Input, c.readerOptions())
 	if err != nil {
 		return usageError{err}
 	}
@@ -227,7 +229,7 @@ func (c *runCmd) write(ctx context.Context, path string, cfg pipeline.Config, su
 	if err != nil {
 		return nil, err
 	}
-	r, err := readers.Open(c.Input, readers.Options{})
+	r, err := readers.Open(c.Input, c.readerOptions())
 	if err != nil {
 		return nil, err
 	}
