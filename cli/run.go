@@ -154,9 +154,13 @@ func (c *runCmd) Run(ctx context.Context, env *Env, sd *shutdown) error {
 	if err != nil {
 		return errors.Join(runErr, err)
 	}
-	fmt.Fprintf(env.Stderr, "%s · %d runs · $%.4f · %s · wrote %s\n",
-		statusLine(sum.Rows, counts), sum.Runs, sum.CostUSD, sum.Finished.Sub(sum.Started).Round(10*time.Millisecond), out)
-	unanswered := sum.Rows - counts[pipeline.StatusOK] - counts[pipeline.StatusCached]
+	spend := fmt.Sprintf("$%.4f", sum.CostUSD)
+	if c.MaxCost > 0 {
+		spend += fmt.Sprintf(" of $%.2f cap", c.MaxCost)
+	}
+	fmt.Fprintf(env.Stderr, "%s · %d runs · %s · %s · wrote %s\n",
+		statusLine(sum.Rows, counts), sum.Runs, spend, sum.Finished.Sub(sum.Started).Round(10*time.Millisecond), out)
+	unanswered := sum.Rows - counts[pipeline.StatusOK] - counts[pipeline.StatusCached] - counts[pipeline.StatusKept]
 	switch {
 	case runErr != nil:
 		return runErr
@@ -275,8 +279,8 @@ func (c *runCmd) write(ctx context.Context, path string, cfg pipeline.Config, su
 
 func statusLine(rows int, counts map[pipeline.Status]int) string {
 	parts := []string{fmt.Sprintf("%d rows", rows)}
-	for _, s := range []pipeline.Status{pipeline.StatusOK, pipeline.StatusCached, pipeline.StatusMissing, pipeline.StatusFailed,
-		pipeline.StatusMismatch, pipeline.StatusSkippedBudget, pipeline.StatusCancelled} {
+	for _, s := range []pipeline.Status{pipeline.StatusOK, pipeline.StatusCached, pipeline.StatusKept, pipeline.StatusMissing,
+		pipeline.StatusFailed, pipeline.StatusMismatch, pipeline.StatusSkippedBudget, pipeline.StatusCancelled} {
 		if n := counts[s]; n > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", n, s))
 		}

@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
+	"io"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/exa-enrich/exa-enrich/exa/exasim"
 )
@@ -178,5 +180,87 @@ func TestRunUsageErrors(t *testing.T) {
 				t.Errorf("stderr = %q, want it to mention %q", stderr, tt.wantErr)
 			}
 		})
+	}
+}
+
+func TestRunRerunPaysNothingAndMarksAnswersCached(t *testing.T) {
+	sim, err := exasim.Start(exasim.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sim.Close()
+	in := copyExample(t)
+	env := map[string]string{"EXA_API_KEY": "k", "EXA_BASE_URL": sim.URL}
+	args := []string{"run", "--fields", "ceo:string", "--query", "CEO", "--qps", "0", in}
+	if code, _, stderr := runMain(t, env, args...); code != ExitOK {
+		t.Fatalf("first run: exit %d: %s", code, stderr)
+	}
+	created := sim.Stats().RunsCreated
+	code, _, stderr := runMain(t, env, args...)
+	if code != ExitOK {
+		t.Fatalf("rerun: exit %d: %s", code, stderr)
+	}
+	if n := sim.Stats().RunsCreated - created; n != 0 {
+		t.Errorf("rerun created %d runs", n)
+	}
+	if !strings.Contains(stderr, "25 rows, 25 cached · 0 runs · $0.0000") {
+		t.Errorf("rerun summary %q", stderr)
+	}
+	_, rows := readCSV(t, strings.TrimSuffix(in, ".csv")+".enriched.csv")
+	for i, row := range rows {
+		// What the answer cost when it was bought: runs of 10, 10 and 5 rows.
+		cost := "0.002500"
+		if i >= 20 {
+			cost = "0.005000"
+		}
+		if row["_status"] != "cached" || !strings.Contains(row["ceo"], row["name"]) || row["_cost_usd"] != cost {
+			t.Errorf("%s: %q %q %q", row["name"], row["_status"], row["ceo"], row["_cost_usd"])
+		}
+	}
+}
+
+func TestRunStopsAtTheSpendCap(t *testing.T) {
+	sim, err := exasim.Start(exasim.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sim.Close()
+	in := copyExample(t)
+	code, _, stderr := runMain(t, map[string]string{"EXA_API_KEY": "k", "EXA_BASE_URL": sim.URL},
+		"run", "--fields", "ceo:string", "--query", "CEO", "--chunk-size", "5", "--max-cost", "0.06", "--qps", "0", in)
+	if code != ExitBudget {
+		t.Fatalf("exit %d, want %d: %s", code, ExitBudget, stderr)
+	}
+	if !strings.Contains(stderr, "25 rows, 10 ok, 15 skipped_budget · 2 runs · $0.0500 of $0.06 cap") {
+		t.Errorf("summary %q", stderr)
+	}
+	if billed := sim.Stats().BilledDollars; billed > 0.06 {
+		t.Errorf("billed $%.4f over the cap", billed)
+	}
+}
+
+func TestRunFirstSignalLetsRunsInFlightFinish(t *testing.T) {
+	sim, err := exasim.Start(exasim.Config{Latency: exasim.Latency{Min: 300 * time.Millisecond, Max: 300 * time.Millisecond}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sim.Close()
+	in := copyExample(t)
+	signals := make(chan os.Signal, 1)
+	time.AfterFunc(100*time.Millisecond, func() { signals <- os.Interrupt })
+	var stderr bytes.Buffer
+	code := Main(context.Background(), []string{"run", "--fields", "ceo:string", "--query", "CEO",
+		"--chunk-size", "5", "--concurrency", "2", "--max-concurrency", "2", "--qps", "0", in},
+		Env{Stdout: io.Discard, Stderr: &stderr, Getenv: func(k string) string {
+			return map[string]string{"EXA_API_KEY": "k", "EXA_BASE_URL": sim.URL}[k]
+		}, Signals: signals})
+	if code != ExitInterrupted {
+		t.Fatalf("exit %d, want %d: %s", code, ExitInterrupted, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "25 rows, 10 ok, 15 cancelled · 2 runs") {
+		t.Errorf("summary %q: want the 2 runs in flight finished and no new ones", stderr.String())
+	}
+	if st := sim.Stats(); st.RunsCancelled != 0 || st.RunsCompleted != 2 {
+		t.Errorf("stats %+v", st)
 	}
 }

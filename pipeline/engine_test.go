@@ -20,14 +20,14 @@ import (
 
 // fixture is a simulator, a client and a journal for one test.
 type fixture struct {
-	t       *testing.T
+	t       testing.TB
 	sim     *exasim.Server
 	api     *exa.Client
 	journal string
 	schema  *schemas.Schema
 }
 
-func newFixture(t *testing.T, cfg exasim.Config) *fixture {
+func newFixture(t testing.TB, cfg exasim.Config) *fixture {
 	t.Helper()
 	sim := exasim.New(cfg)
 	srv := httptest.NewServer(sim)
@@ -499,5 +499,58 @@ func TestRunKeepsRowsThatNeedNoResearch(t *testing.T) {
 		if r.Status != want {
 			t.Errorf("row %d: %q, want %q", i+2, r.Status, want)
 		}
+	}
+}
+
+func TestRunNewQueryStartsAfreshUnlessReused(t *testing.T) {
+	f := newFixture(t, exasim.Config{})
+	rows := companies(10)
+	if _, _, err := f.run(context.Background(), rows, nil); err != nil {
+		t.Fatal(err)
+	}
+	newQuery := func(c *Config) { c.Spec.Query = "Who founded it?" }
+	sum, _, err := f.run(context.Background(), rows, func(c *Config) { newQuery(c); c.Reuse = true })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Runs != 0 || sum.Cached != 10 {
+		t.Errorf("with --reuse: %+v, want the old answers", sum)
+	}
+	sum, results, err := f.run(context.Background(), rows, newQuery)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Runs != 2 || sum.Sent != 10 {
+		t.Errorf("new query: %+v, want every row sent again", sum)
+	}
+	checkAnswers(t, rows, results)
+}
+
+func TestRunRefreshesStaleAnswersAndRetriesErrorsOnlyWhenAsked(t *testing.T) {
+	f := newFixture(t, exasim.Config{Seed: 3, Faults: exasim.Faults{Drop: 1}})
+	rows := companies(10)
+	sum, results, err := f.run(context.Background(), rows, func(c *Config) { c.MaxAttempts = 1 })
+	if err != nil {
+		t.Fatal(err)
+	}
+	missing := 0
+	for _, r := range results {
+		if r.Status == StatusMissing {
+			missing++
+		}
+	}
+	if missing != 2 {
+		t.Fatalf("%d rows missing after one attempt with a row dropped from each of 2 runs (%+v)", missing, sum)
+	}
+	// A plain rerun leaves rows that ended in error alone.
+	if sum, _, _ = f.run(context.Background(), rows, nil); sum.Sent != 0 {
+		t.Errorf("plain rerun sent %d rows", sum.Sent)
+	}
+	if sum, _, _ = f.run(context.Background(), rows, func(c *Config) { c.RetryErrors = true }); sum.Sent != missing {
+		t.Errorf("--retry-errors sent %d rows, want the %d missing", sum.Sent, missing)
+	}
+	time.Sleep(20 * time.Millisecond)
+	if sum, _, _ = f.run(context.Background(), rows, func(c *Config) { c.RefreshOlderThan = 10 * time.Millisecond }); sum.Sent != 10 {
+		t.Errorf("--refresh-older-than sent %d rows, want all 10", sum.Sent)
 	}
 }
