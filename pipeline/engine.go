@@ -129,8 +129,9 @@ type engine struct {
 	// for a slot, the rate limiter or a back-off end with it.
 	createCtx context.Context
 
-	mu      sync.Mutex
-	sum     Summary
+	mu       sync.Mutex
+	sum      Summary
+	progress Progress // the counters Summary lacks
 	queued  map[string]bool // hashes in a chunk of this execution
 	started time.Time
 }
@@ -144,6 +145,10 @@ type engine struct {
 func Run(ctx context.Context, api API, cfg Config, rows Rows) (Summary, error) {
 	e, err := newEngine(ctx, api, cfg)
 	if err != nil {
+		return Summary{}, err
+	}
+	fp, _ := json.Marshal(cfg.Spec)
+	if err := cfg.Journal.BeginJob(ctx, e.jobID, string(fp)); err != nil {
 		return Summary{}, err
 	}
 	waitCtx, cancelWaits := context.WithCancel(ctx)
@@ -174,16 +179,19 @@ func Run(ctx context.Context, api API, cfg Config, rows Rows) (Summary, error) {
 	g.Go(func() error { return e.produce(gctx, g, rows) })
 	err = g.Wait()
 
+	if ctx.Err() != nil || e.isStopped() {
+		e.mu.Lock()
+		if e.sum.StoppedBy == "" {
+			e.sum.StoppedBy = StopInterrupt
+		}
+		e.mu.Unlock()
+	}
+	e.emit()
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.sum.CostUSD = round6(e.budget.spent)
 	e.sum.Reserved = round6(e.budget.reserved)
 	e.sum.Finished = time.Now()
-	if ctx.Err() != nil || e.isStopped() {
-		if e.sum.StoppedBy == "" {
-			e.sum.StoppedBy = StopInterrupt
-		}
-	}
 	if err != nil && ctx.Err() != nil && errors.Is(err, context.Canceled) {
 		err = fmt.Errorf("interrupted: %w", err)
 	}
@@ -226,11 +234,19 @@ func newEngine(ctx context.Context, api API, cfg Config) (*engine, error) {
 	// journals asking the same question from adopting each other's runs.
 	e.jobID = cfg.Spec.JobID() + "_" + instance
 	e.sum.JobID = e.jobID
-	fp, _ := json.Marshal(cfg.Spec)
-	if err := cfg.Journal.BeginJob(ctx, e.jobID, string(fp)); err != nil {
-		return nil, err
-	}
 	return e, nil
+}
+
+// emit reports progress.
+func (e *engine) emit() {
+	e.mu.Lock()
+	p := e.progress
+	p.Rows, p.Cached, p.Kept, p.Sent = e.sum.Rows, e.sum.Cached, e.sum.Kept, e.sum.Sent
+	p.Runs, p.Retries, p.Refused, p.StoppedBy = e.sum.Runs, e.sum.Retries, e.sum.Refused, e.sum.StoppedBy
+	e.mu.Unlock()
+	p.InFlight = e.window.active()
+	p.SpentUSD, p.ReservedUSD = e.budget.totals()
+	e.cfg.Events.Progress(p)
 }
 
 func (e *engine) stopped() <-chan struct{} {
@@ -288,6 +304,7 @@ func (e *engine) produce(ctx context.Context, g *errgroup.Group, rows Rows) erro
 		if err != nil {
 			return err
 		}
+		e.emit()
 		for _, p := range todo {
 			chunk = append(chunk, p)
 			if len(chunk) == e.cfg.ChunkSize && !flush() {
@@ -295,6 +312,10 @@ func (e *engine) produce(ctx context.Context, g *errgroup.Group, rows Rows) erro
 			}
 		}
 	}
+	e.mu.Lock()
+	e.progress.InputDone = true
+	e.mu.Unlock()
+	e.emit()
 	flush()
 	return nil
 }
@@ -423,7 +444,7 @@ func (e *engine) reserve() (float64, bool) {
 	e.sum.StoppedBy = StopBudget
 	e.mu.Unlock()
 	if first {
-		e.cfg.Events.Stopped(StopBudget)
+		e.emit()
 	}
 	return 0, false
 }
@@ -490,11 +511,7 @@ func (e *engine) metadata(rec *ChunkRecord) map[string]string {
 // again; a create with an unknown outcome is looked for before it is sent
 // again, under a new attempt number.
 func (e *engine) create(ctx context.Context, rec *ChunkRecord) error {
-	ids := make([]string, len(rec.Rows))
-	data := make([]map[string]any, len(rec.Rows))
-	for i, p := range rec.Rows {
-		ids[i], data[i] = p.id(), p.Data
-	}
+	params := e.request(rec)
 	backoff := time.Second
 	for {
 		if e.limiter != nil {
@@ -505,17 +522,7 @@ func (e *engine) create(ctx context.Context, rec *ChunkRecord) error {
 		if err := e.window.acquire(e.createCtx); err != nil {
 			return e.interrupted(ctx, rec, err)
 		}
-		params := &exa.CreateRunParams{
-			Query:        e.cfg.Spec.Query,
-			SystemPrompt: e.cfg.Spec.SystemPrompt,
-			Input:        &exa.Input{Data: data},
-			OutputSchema: e.cfg.Schema.Batch(ids),
-			Effort:       e.cfg.Spec.Effort,
-			Metadata:     e.metadata(rec),
-		}
-		if _, fixed := exa.FixedPrices[params.Effort]; !fixed {
-			params.Budget = &exa.Budget{MaxCostDollars: rec.Reserved}
-		}
+		params.Metadata = e.metadata(rec) // the attempt may have changed
 		st, err := e.api.CreateRunStream(ctx, params)
 		var created *exa.Event
 		if err == nil {
@@ -548,7 +555,7 @@ func (e *engine) create(ctx context.Context, rec *ChunkRecord) error {
 				e.window.release()
 				return err
 			}
-			e.cfg.Events.RunStarted(ev.ID, len(rec.Rows))
+			e.emit()
 			return e.follow(ctx, rec, st)
 		case errors.As(err, &rl):
 			if rl.Code == "CONCURRENCY_LIMIT_REACHED" {
@@ -559,7 +566,7 @@ func (e *engine) create(ctx context.Context, rec *ChunkRecord) error {
 			e.mu.Lock()
 			e.sum.Refused++
 			e.mu.Unlock()
-			e.cfg.Events.Refused()
+			e.emit()
 			wait := rl.RetryAfter
 			if wait <= 0 {
 				wait = jitter(backoff)
@@ -601,6 +608,27 @@ func (e *engine) create(ctx context.Context, rec *ChunkRecord) error {
 			return fmt.Errorf("chunk %d (rows %s): creating its run: %w", rec.ID, rowRange(rec.Rows), err)
 		}
 	}
+}
+
+// request is the create body of a chunk's run.
+func (e *engine) request(rec *ChunkRecord) *exa.CreateRunParams {
+	ids := make([]string, len(rec.Rows))
+	data := make([]map[string]any, len(rec.Rows))
+	for i, p := range rec.Rows {
+		ids[i], data[i] = p.id(), p.Data
+	}
+	params := &exa.CreateRunParams{
+		Query:        e.cfg.Spec.Query,
+		SystemPrompt: e.cfg.Spec.SystemPrompt,
+		Input:        &exa.Input{Data: data},
+		OutputSchema: e.cfg.Schema.Batch(ids),
+		Effort:       e.cfg.Spec.Effort,
+		Metadata:     e.metadata(rec),
+	}
+	if _, fixed := exa.FixedPrices[params.Effort]; !fixed {
+		params.Budget = &exa.Budget{MaxCostDollars: rec.Reserved}
+	}
+	return params
 }
 
 // firstEvent reads the stream up to agent_run.created.
@@ -750,7 +778,16 @@ func (e *engine) record(ctx context.Context, rec *ChunkRecord, run *exa.Run) err
 	if err := e.cfg.Journal.FinishChunk(context.WithoutCancel(ctx), rec, cost, entries); err != nil {
 		return err
 	}
-	e.cfg.Events.RunFinished(run.ID, entries, cost)
+	e.mu.Lock()
+	for _, en := range entries {
+		if en.Status == StatusOK {
+			e.progress.Answered++
+		} else {
+			e.progress.Failed++
+		}
+	}
+	e.mu.Unlock()
+	e.emit()
 	if len(again) == 0 {
 		return nil
 	}
@@ -849,6 +886,12 @@ func (b *budget) commit(amount float64) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.reserved += amount
+}
+
+func (b *budget) totals() (spent, reserved float64) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return round6(b.spent), round6(b.reserved)
 }
 
 func (b *budget) release(reserved, cost float64) {

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -552,5 +553,78 @@ func TestRunRefreshesStaleAnswersAndRetriesErrorsOnlyWhenAsked(t *testing.T) {
 	time.Sleep(20 * time.Millisecond)
 	if sum, _, _ = f.run(context.Background(), rows, func(c *Config) { c.RefreshOlderThan = 10 * time.Millisecond }); sum.Sent != 10 {
 		t.Errorf("--refresh-older-than sent %d rows, want all 10", sum.Sent)
+	}
+}
+
+func TestEstimateSendsNothingAndBoundsTheRun(t *testing.T) {
+	f := newFixture(t, exasim.Config{})
+	rows := companies(42)
+	estimate := func(adjust func(*Config)) Plan {
+		t.Helper()
+		j, err := OpenJournal(f.journal)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer j.Close()
+		cfg := f.config(j)
+		if adjust != nil {
+			adjust(&cfg)
+		}
+		p, err := Estimate(context.Background(), cfg, sliceRows(rows))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	p := estimate(nil)
+	if p.Rows != 42 || p.ToSend != 42 || p.Chunks != 9 || p.WorstCaseUSD != 0.225 || p.ExpectedUSD != 0 {
+		t.Errorf("plan %+v, want 42 rows in 9 chunks, worst case $0.225, no history", p)
+	}
+	if p.FirstRequest == nil || len(p.FirstRequest.Input.Data) != 5 || p.FirstRequest.Input.Data[0]["name"] != "Company 000" {
+		t.Errorf("first request %+v", p.FirstRequest)
+	}
+	if st := f.sim.Stats(); st.RunsCreated != 0 {
+		t.Fatalf("estimate created %d runs", st.RunsCreated)
+	}
+	sum, _, err := f.run(context.Background(), rows, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.CostUSD > p.WorstCaseUSD {
+		t.Errorf("spent $%.4f, over the estimate's bound $%.4f", sum.CostUSD, p.WorstCaseUSD)
+	}
+	rows[3] = []string{"Changed", "changed.example"}
+	p = estimate(func(c *Config) { c.Spec.Effort = exa.EffortLow })
+	if p.Cached != 41 || p.ToSend != 1 || p.Chunks != 1 || p.AverageRunUSD != 0.025 || p.ExpectedUSD != 0.025 {
+		t.Errorf("plan after a run %+v, want 1 row to send at the $0.025 average", p)
+	}
+}
+
+type lastProgress struct {
+	mu   sync.Mutex
+	last Progress
+	n    int
+}
+
+func (l *lastProgress) Progress(p Progress) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.last, l.n = p, l.n+1
+}
+
+func TestRunReportsProgress(t *testing.T) {
+	f := newFixture(t, exasim.Config{Seed: 1, Faults: exasim.Faults{Drop: 1}})
+	rows := companies(42)
+	var events lastProgress
+	sum, _, err := f.run(context.Background(), rows, func(c *Config) { c.Events = &events; c.MaxAttempts = 1 })
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Progress{Rows: 42, InputDone: true, Sent: 42, Answered: 42 - 9, Failed: 9, Runs: 9, SpentUSD: sum.CostUSD}
+	if events.last != want {
+		t.Errorf("last progress %+v\nwant %+v", events.last, want)
+	}
+	if events.n < 9 {
+		t.Errorf("%d progress events for 9 runs", events.n)
 	}
 }

@@ -1,17 +1,31 @@
 package pipeline
 
-// Events hears what the pipeline does, for a progress display. Methods are
-// called from many goroutines and must not block.
+// Events hears how a job is going, for a progress display. Progress is
+// called from many goroutines whenever something changes, and must not
+// block.
 type Events interface {
-	RunStarted(runID string, rows int)
-	RunFinished(runID string, results []Entry, costUSD float64)
-	Refused()              // a create was refused with 429
-	Stopped(reason string) // the job stopped creating: StopBudget
+	Progress(Progress)
+}
+
+// Progress is a snapshot of a running job.
+type Progress struct {
+	Rows      int  // input rows read so far
+	InputDone bool // every input row has been read: Rows is the total
+	Cached    int  // rows answered by an earlier execution
+	Kept      int  // rows that need no research
+	Sent      int  // distinct rows to send
+	Answered  int  // rows this execution answered
+	Failed    int  // rows this execution recorded with an error
+	InFlight  int  // runs in flight
+	Runs      int  // runs created
+	Retries   int  // rows sent again
+	Refused   int  // creates refused with 429
+	SpentUSD  float64
+	// ReservedUSD is set aside for runs whose cost is not known yet.
+	ReservedUSD float64
+	StoppedBy   string // "", StopBudget or StopInterrupt
 }
 
 type nopEvents struct{}
 
-func (nopEvents) RunStarted(string, int)               {}
-func (nopEvents) RunFinished(string, []Entry, float64) {}
-func (nopEvents) Refused()                             {}
-func (nopEvents) Stopped(string)                       {}
+func (nopEvents) Progress(Progress) {}

@@ -266,6 +266,18 @@ func jsonText(v any) any {
 	return string(b)
 }
 
+// AverageRunCost is the mean cost of the job's finished runs; zero when it
+// has none.
+func (j *Journal) AverageRunCost(ctx context.Context, jobID string) (float64, error) {
+	var avg sql.NullFloat64
+	err := j.db.QueryRowContext(ctx,
+		`SELECT AVG(cost) FROM chunks WHERE job_id = ? AND state = ? AND cost IS NOT NULL`, jobID, ChunkDone).Scan(&avg)
+	if err != nil {
+		return 0, fmt.Errorf("journal: %w", err)
+	}
+	return avg.Float64, nil
+}
+
 // OpenChunks returns the chunks of a job that are not done, oldest first.
 func (j *Journal) OpenChunks(ctx context.Context, jobID string) ([]ChunkRecord, error) {
 	rows, err := j.db.QueryContext(ctx,

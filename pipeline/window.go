@@ -122,6 +122,13 @@ func (w *window) refused() {
 	w.broadcast()
 }
 
+// active returns the slots taken.
+func (w *window) active() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.inflight
+}
+
 // size returns the current cap.
 func (w *window) size() int {
 	w.mu.Lock()
