@@ -10,6 +10,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"sync"
 
 	sse "github.com/tmaxmax/go-sse"
 )
@@ -76,9 +77,11 @@ func (c *Client) ListEvents(ctx context.Context, id string, opts *ListOptions) (
 	return page, nil
 }
 
-// EventStream is an open SSE stream of run events. Close it when done.
+// EventStream is an open SSE stream of run events. Close it when done;
+// Close may be called from another goroutine to interrupt a blocked Next.
 type EventStream struct {
 	body   io.Closer
+	mu     sync.Mutex // serialises next and stop, which iter.Pull2 requires
 	next   func() (sse.Event, error, bool)
 	stop   func()
 	lastID string
@@ -134,7 +137,9 @@ func (c *Client) openStream(req *http.Request) (*EventStream, error) {
 // It returns io.EOF when the server closed the stream cleanly; a stream
 // cut mid-way returns the transport's error.
 func (s *EventStream) Next() (*Event, error) {
+	s.mu.Lock()
 	ev, err, ok := s.next()
+	s.mu.Unlock()
 	if !ok {
 		return nil, io.EOF
 	}
@@ -154,9 +159,12 @@ func (s *EventStream) Next() (*Event, error) {
 // LastEventID is the id of the last event read, to resume from.
 func (s *EventStream) LastEventID() string { return s.lastID }
 
-// Close releases the stream.
+// Close releases the stream. Closing the body first unblocks a Next in
+// progress, so that the stop below does not wait on the network.
 func (s *EventStream) Close() error {
 	err := s.body.Close()
+	s.mu.Lock()
 	s.stop()
+	s.mu.Unlock()
 	return err
 }

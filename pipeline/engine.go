@@ -131,9 +131,9 @@ type engine struct {
 
 	mu       sync.Mutex
 	sum      Summary
-	progress Progress // the counters Summary lacks
-	queued  map[string]bool // hashes in a chunk of this execution
-	started time.Time
+	progress Progress        // the counters Summary lacks
+	queued   map[string]bool // hashes in a chunk of this execution
+	started  time.Time
 }
 
 // Run executes a job over rows: rows whose answer the journal holds are not

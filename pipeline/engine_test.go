@@ -415,8 +415,14 @@ func TestRunGracefulStopWaitsForRunsInFlight(t *testing.T) {
 	f := newFixture(t, exasim.Config{Latency: exasim.Latency{Min: 100 * time.Millisecond, Max: 100 * time.Millisecond}})
 	rows := companies(200)
 	stop := make(chan struct{})
-	time.AfterFunc(50*time.Millisecond, func() { close(stop) })
+	var once sync.Once
 	sum, results, err := f.run(context.Background(), rows, func(c *Config) {
+		// Stop as soon as two runs are in flight.
+		c.Events = eventsFunc(func(p Progress) {
+			if p.InFlight >= 2 {
+				once.Do(func() { close(stop) })
+			}
+		})
 		c.Stop = stop
 		c.Grace = 10 * time.Second
 		c.Concurrency, c.MaxConcurrency = 4, 4
@@ -599,6 +605,10 @@ func TestEstimateSendsNothingAndBoundsTheRun(t *testing.T) {
 		t.Errorf("plan after a run %+v, want 1 row to send at the $0.025 average", p)
 	}
 }
+
+type eventsFunc func(Progress)
+
+func (f eventsFunc) Progress(p Progress) { f(p) }
 
 type lastProgress struct {
 	mu   sync.Mutex
