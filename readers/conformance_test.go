@@ -34,6 +34,8 @@ var conformanceFiles = []struct {
 }{
 	{file: "table.csv", rows: []int{2, 3, 4}},
 	{file: "table.jsonl", rows: []int{1, 2, 3}},
+	{file: "table.xlsx", sheet: "Sheet1", rows: []int{2, 3, 4}},
+	{file: "table.parquet", rows: []int{2, 3, 4}},
 }
 
 func TestConformance(t *testing.T) {

@@ -153,8 +153,8 @@ func TestCSV(t *testing.T) {
 		{name: "header and blank rows", file: "x.csv", content: "a,b\n,\n\n", err: "x.csv: the file has a header but no data rows", is: ErrNoRows},
 		{name: "a sheet for a CSV", file: "x.csv", content: "a\n1\n", opts: Options{Sheet: "2"},
 			err: `x.csv: the format has no sheets: csv cannot pick sheet "2"`, is: ErrNoSheets},
-		{name: "unknown extension", file: "x.xls", content: "a\n1\n", err: `x.xls: unknown format "xls" (supported: csv, tsv, jsonl)`, is: ErrUnknownFormat},
-		{name: "no extension", file: "data", content: "a\n1\n", err: `data: unknown format: no extension to tell it by (supported: csv, tsv, jsonl)`, is: ErrUnknownFormat},
+		{name: "unknown extension", file: "x.xls", content: "a\n1\n", err: `x.xls: unknown format "xls" (supported: csv, tsv, jsonl, xlsx, parquet)`, is: ErrUnknownFormat},
+		{name: "no extension", file: "data", content: "a\n1\n", err: `data: unknown format: no extension to tell it by (supported: csv, tsv, jsonl, xlsx, parquet)`, is: ErrUnknownFormat},
 	})
 }
 

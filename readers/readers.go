@@ -180,7 +180,7 @@ func (r *Reader) prime() error {
 }
 
 // Formats lists the supported formats, as Options.Format takes them.
-var Formats = []string{"csv", "tsv", "jsonl"}
+var Formats = []string{"csv", "tsv", "jsonl", "xlsx", "parquet"}
 
 // aliases maps other extensions (and --format spellings) to a format.
 var aliases = map[string]string{
@@ -216,6 +216,10 @@ func Open(path string, opts Options) (*Reader, error) {
 		r, err = openCSV(path, name, opts)
 	case "jsonl":
 		r, err = openJSONL(path, name, opts)
+	case "xlsx":
+		r, err = openXLSX(path, opts)
+	case "parquet":
+		r, err = openParquet(path, name, opts)
 	case "":
 		return nil, fmt.Errorf("%s: %w: no extension to tell it by (supported: %s)", name, ErrUnknownFormat, strings.Join(Formats, ", "))
 	default:
