@@ -77,10 +77,12 @@ func watchSignals(ctx context.Context, signals <-chan os.Signal) (soft context.C
 }
 
 type root struct {
-	Run     runCmd     `cmd:"" help:"Enrich the rows of a file."`
-	Schema  schemaCmd  `cmd:"" help:"Print the output schema a run would send, or the columns it would add."`
-	Schemas schemasCmd `cmd:"" help:"List the built-in schemas."`
-	Sim     simCmd     `cmd:"" help:"Serve the Agent API simulator on a local port."`
+	Run      runCmd      `cmd:"" help:"Enrich the rows of a file."`
+	Estimate estimateCmd `cmd:"" help:"Show what a run would send and what it could cost; send nothing."`
+	Status   statusCmd   `cmd:"" help:"Show a job's journal: rows by status, spend, unfinished runs."`
+	Schema   schemaCmd   `cmd:"" help:"Print the output schema a run would send, or the columns it would add."`
+	Schemas  schemasCmd  `cmd:"" help:"List the built-in schemas."`
+	Sim      simCmd      `cmd:"" help:"Serve the Agent API simulator on a local port."`
 }
 
 // usageError marks a mistake in what the user asked for (exit code 2).

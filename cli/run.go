@@ -2,9 +2,11 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -40,7 +42,12 @@ type runCmd struct {
 	RetryErrors      bool   `help:"Send again rows that ended in error (failed, missing, mismatch)."`
 	Reuse            bool   `help:"Keep answers given under another query, schema or effort."`
 
-	Sim bool `help:"Use the embedded simulator on a loopback port: no key, no network, synthetic answers."`
+	Sim         bool   `help:"Use the embedded simulator on a loopback port: no key, no network, synthetic answers."`
+	DryRun      bool   `help:"Work out what would be sent and what it could cost, as 'exa-enrich estimate' does, and send nothing."`
+	SummaryJSON string `placeholder:"PATH" help:"Write the end-of-job summary as JSON to PATH, for monitoring."`
+
+	progressFlags `embed:""`
+	estimateFlags `embed:""`
 
 	inputFlags `embed:""`
 }
@@ -64,19 +71,31 @@ The key comes from EXA_API_KEY; EXA_BASE_URL points the tool at another server.
 ` + exitHelp
 }
 
-func (c *runCmd) Run(ctx context.Context, env *Env, sd *shutdown) error {
+// job is a run's configuration worked out from the flags and the input's
+// header: everything Run and Estimate share.
+type job struct {
+	cfg     pipeline.Config
+	out     string
+	journal *pipeline.Journal
+}
+
+func (j *job) Close() error { return j.journal.Close() }
+
+// open checks the flags, reads the input's header, compiles the schema and
+// opens the journal. Nothing is sent.
+func (c *runCmd) open() (*job, error) {
 	if c.ChunkSize < 1 || c.Concurrency < 1 || c.MaxConcurrency < 1 || c.MaxAttempts < 1 {
-		return usagef("--chunk-size, --concurrency, --max-concurrency and --max-attempts must be at least 1")
+		return nil, usagef("--chunk-size, --concurrency, --max-concurrency and --max-attempts must be at least 1")
 	}
 	if c.MaxCost < 0 || c.QPS < 0 {
-		return usagef("--max-cost and --qps cannot be negative")
+		return nil, usagef("--max-cost and --qps cannot be negative")
 	}
 	refresh, err := parseAge(c.RefreshOlderThan)
 	if err != nil {
-		return usagef("--refresh-older-than: %v", err)
+		return nil, usagef("--refresh-older-than: %v", err)
 	}
 	if _, err := c.schemaFlags.load(); err != nil {
-		return err // before the key and the input: a typo costs nothing
+		return nil, err // before the key and the input: a typo costs nothing
 	}
 	out := c.Out
 	if out == "" {
@@ -88,21 +107,15 @@ func (c *runCmd) Run(ctx context.Context, env *Env, sd *shutdown) error {
 		state = filepath.Join(filepath.Dir(out), ".exa-enrich", filepath.Base(out)+".db")
 	}
 
-	api, closeAPI, err := c.client(env)
-	if err != nil {
-		return err
-	}
-	defer closeAPI()
-
 	r, err := readers.Open(c.Input, c.readerOptions())
 	if err != nil {
-		return usageError{err}
+		return nil, usageError{err}
 	}
-	defer r.Close()
 	columns := r.Columns()
+	r.Close()
 	for _, k := range slices.Concat(c.Key, c.Columns) {
 		if !slices.Contains(columns, k) {
-			return usagef("%s has no column %q (columns: %s)", c.Input, k, strings.Join(columns, ", "))
+			return nil, usagef("%s has no column %q (columns: %s)", c.Input, k, strings.Join(columns, ", "))
 		}
 	}
 	keys := c.Key
@@ -115,15 +128,13 @@ func (c *runCmd) Run(ctx context.Context, env *Env, sd *shutdown) error {
 	}
 	schema, err := c.schemaFlags.compile(c.Input, columns, keys)
 	if err != nil {
-		return err
+		return nil, err
 	}
-
 	journal, err := pipeline.OpenJournal(state)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer journal.Close()
-	cfg := pipeline.Config{
+	return &job{out: out, journal: journal, cfg: pipeline.Config{
 		Spec: pipeline.Spec{
 			Query:   c.Query,
 			Effort:  c.Effort,
@@ -143,35 +154,175 @@ func (c *runCmd) Run(ctx context.Context, env *Env, sd *shutdown) error {
 		RefreshOlderThan: refresh,
 		RetryErrors:      c.RetryErrors,
 		Reuse:            c.Reuse,
-		Stop:             sd.stop,
 		Grace:            c.Grace,
-	}
-	sum, runErr := pipeline.Run(sd.hard, api, cfg, r)
-	r.Close()
+	}}, nil
+}
 
-	// Whatever was answered is written, even when the job stopped early.
-	counts, err := c.write(context.WithoutCancel(sd.hard), out, cfg, sum)
-	if err != nil {
-		return errors.Join(runErr, err)
+func (c *runCmd) Run(ctx context.Context, env *Env, sd *shutdown) error {
+	if c.DryRun {
+		return c.estimate(ctx, env, sd)
 	}
+	j, err := c.open()
+	if err != nil {
+		return err
+	}
+	defer j.Close()
+	api, closeAPI, err := c.client(env)
+	if err != nil {
+		return err
+	}
+	defer closeAPI()
+	sum, err := c.execute(env, sd, j, api, nil)
+	if err != nil {
+		return err
+	}
+	counts, err := c.write(context.WithoutCancel(sd.hard), j, sum)
+	if err != nil {
+		return err
+	}
+	return c.report(env, j, sum, counts)
+}
+
+// execute runs the job over the input (or its first limit rows, when limit
+// is not nil) with progress on stderr.
+func (c *runCmd) execute(env *Env, sd *shutdown, j *job, api pipeline.API, limit *int) (pipeline.Summary, error) {
+	r, err := readers.Open(c.Input, c.readerOptions())
+	if err != nil {
+		return pipeline.Summary{}, err
+	}
+	defer r.Close()
+	var rows pipeline.Rows = r
+	if limit != nil {
+		rows = &firstRows{r: r, left: *limit}
+	}
+	view := newProgressView(env.Stderr, c.progressFlags)
+	cfg := j.cfg
+	cfg.Stop, cfg.Events = sd.stop, view
+	sum, err := pipeline.Run(sd.hard, api, cfg, rows)
+	view.Close()
+	if err != nil && sum.JobID != "" {
+		// Whatever was answered is written, even when the job failed.
+		if _, werr := c.write(context.WithoutCancel(sd.hard), j, sum); werr != nil {
+			err = errors.Join(err, werr)
+		}
+	}
+	return sum, err
+}
+
+// firstRows passes on the first left rows of r.
+type firstRows struct {
+	r    pipeline.Rows
+	left int
+}
+
+func (f *firstRows) Next() ([]readers.Row, error) {
+	if f.left <= 0 {
+		return nil, io.EOF
+	}
+	rows, err := f.r.Next()
+	if len(rows) > f.left {
+		rows = rows[:f.left]
+	}
+	f.left -= len(rows)
+	return rows, err
+}
+
+// report prints the end-of-job summary, writes --summary-json, and says how
+// the job ended as an error that maps to its exit code.
+func (c *runCmd) report(env *Env, j *job, sum pipeline.Summary, counts map[pipeline.Status]int) error {
 	spend := fmt.Sprintf("$%.4f", sum.CostUSD)
 	if c.MaxCost > 0 {
 		spend += fmt.Sprintf(" of $%.2f cap", c.MaxCost)
 	}
-	fmt.Fprintf(env.Stderr, "%s · %d runs · %s · %s · wrote %s\n",
-		statusLine(sum.Rows, counts), sum.Runs, spend, sum.Finished.Sub(sum.Started).Round(10*time.Millisecond), out)
-	unanswered := sum.Rows - counts[pipeline.StatusOK] - counts[pipeline.StatusCached] - counts[pipeline.StatusKept]
-	switch {
-	case runErr != nil:
-		return runErr
-	case sum.StoppedBy == pipeline.StopBudget:
-		return budgetError{unsent: counts[pipeline.StatusSkippedBudget]}
-	case sum.StoppedBy == pipeline.StopInterrupt:
-		return interruptedError{unanswered: unanswered}
-	case unanswered > 0:
-		return incompleteError{unanswered: unanswered}
+	extra := ""
+	if sum.Retries > 0 {
+		extra += fmt.Sprintf(" · %d retried", sum.Retries)
 	}
-	return nil
+	if sum.Refused > 0 {
+		extra += fmt.Sprintf(" · %d refused (429)", sum.Refused)
+	}
+	wall := sum.Finished.Sub(sum.Started)
+	fmt.Fprintf(env.Stderr, "%s · %d runs%s · %s · %s · wrote %s\n",
+		statusLine(sum.Rows, counts), sum.Runs, extra, spend, wall.Round(10*time.Millisecond), j.out)
+
+	unanswered := sum.Rows - counts[pipeline.StatusOK] - counts[pipeline.StatusCached] - counts[pipeline.StatusKept]
+	var outcome error
+	switch {
+	case sum.StoppedBy == pipeline.StopBudget:
+		outcome = budgetError{unsent: counts[pipeline.StatusSkippedBudget]}
+	case sum.StoppedBy == pipeline.StopInterrupt:
+		outcome = interruptedError{unanswered: unanswered}
+	case unanswered > 0:
+		outcome = incompleteError{unanswered: unanswered}
+	}
+	if c.SummaryJSON != "" {
+		byStatus := map[string]int{}
+		for s, n := range counts {
+			byStatus[string(s)] = n
+		}
+		doc := summaryJSON{
+			JobID: sum.JobID, Input: c.Input, Output: j.out, Journal: j.journal.Path(),
+			Rows: sum.Rows, RowsByStatus: byStatus, Runs: sum.Runs, Resumed: sum.Resumed,
+			Retries: sum.Retries, Refused429: sum.Refused, Dropped: sum.Dropped,
+			SpentUSD: sum.CostUSD, CapUSD: c.MaxCost, ReservedUSD: sum.Reserved,
+			StoppedBy: sum.StoppedBy, ExitCode: exitCode(context.Background(), outcome),
+			Started: sum.Started.UTC().Format(time.RFC3339), Finished: sum.Finished.UTC().Format(time.RFC3339),
+			WallSeconds: wall.Seconds(),
+		}
+		if err := writeJSONFile(c.SummaryJSON, doc); err != nil {
+			return errors.Join(outcome, fmt.Errorf("--summary-json: %w", err))
+		}
+	}
+	return outcome
+}
+
+// summaryJSON is the end-of-job summary for monitoring (--summary-json).
+type summaryJSON struct {
+	JobID        string         `json:"job_id"`
+	Input        string         `json:"input"`
+	Output       string         `json:"output"`
+	Journal      string         `json:"journal"`
+	Rows         int            `json:"rows"`
+	RowsByStatus map[string]int `json:"rows_by_status"`
+	Runs         int            `json:"runs"`
+	Resumed      int            `json:"runs_resumed"`
+	Retries      int            `json:"retries"`
+	Refused429   int            `json:"refused_429"`
+	Dropped      int            `json:"items_dropped"`
+	SpentUSD     float64        `json:"spent_usd"`
+	CapUSD       float64        `json:"cap_usd,omitempty"`
+	ReservedUSD  float64        `json:"reserved_usd"`
+	StoppedBy    string         `json:"stopped_by,omitempty"`
+	ExitCode     int            `json:"exit_code"`
+	Started      string         `json:"started"`
+	Finished     string         `json:"finished"`
+	WallSeconds  float64        `json:"wall_seconds"`
+}
+
+// writeJSONFile writes v to path through a temporary file and a rename, so
+// a monitor never reads half a summary.
+func writeJSONFile(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(append(b, '\n')); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Chmod(0o644); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
 }
 
 // parseAge reads a duration that may be given in days: 30d, 12h, 90m.
@@ -228,7 +379,8 @@ func (c *runCmd) client(env *Env) (*exa.Client, func(), error) {
 // write walks the input again and writes each row with its result from the
 // journal, so memory stays flat however long the file. It returns the rows
 // by status.
-func (c *runCmd) write(ctx context.Context, path string, cfg pipeline.Config, sum pipeline.Summary) (map[pipeline.Status]int, error) {
+func (c *runCmd) write(ctx context.Context, j *job, sum pipeline.Summary) (map[pipeline.Status]int, error) {
+	cfg, path := j.cfg, j.out
 	joiner, err := pipeline.NewJoiner(cfg, sum)
 	if err != nil {
 		return nil, err

@@ -2,17 +2,18 @@ package pipeline
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 )
 
 // JobReport is what the journal knows of one job, for `exa-enrich status`.
 type JobReport struct {
-	ID        string         `json:"id"`
-	Spec      string         `json:"spec"` // the job's fingerprint: query, schema, effort, columns, key
-	CreatedAt string         `json:"createdAt"`
-	Chunks    map[string]int `json:"chunks"` // by state
-	Rows      map[Status]int `json:"rows"`   // distinct answers stored, by status
-	SpentUSD  float64        `json:"spentUsd"`
+	ID        string          `json:"id"`
+	Spec      json.RawMessage `json:"spec"` // the job's fingerprint: query, schema, effort, columns, key
+	CreatedAt string          `json:"createdAt"`
+	Chunks    map[string]int  `json:"chunks"` // by state
+	Rows      map[Status]int  `json:"rows"`   // distinct answers stored, by status
+	SpentUSD  float64         `json:"spentUsd"`
 	// ReservedUSD is set aside for unfinished chunks: what they may still cost.
 	ReservedUSD float64 `json:"reservedUsd"`
 	// Open lists the unfinished chunks; those with a RunID may still be in
@@ -38,10 +39,12 @@ func (j *Journal) Report(ctx context.Context) ([]JobReport, error) {
 	var jobs []JobReport
 	for rows.Next() {
 		r := JobReport{Chunks: map[string]int{}, Rows: map[Status]int{}}
-		if err := rows.Scan(&r.ID, &r.Spec, &r.CreatedAt); err != nil {
+		var spec string
+		if err := rows.Scan(&r.ID, &spec, &r.CreatedAt); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("journal: %w", err)
 		}
+		r.Spec = json.RawMessage(spec)
 		jobs = append(jobs, r)
 	}
 	if err := rows.Close(); err != nil {
