@@ -109,3 +109,37 @@ func TestProgressIsLogLinesWhenNotATerminal(t *testing.T) {
 		t.Errorf("no progress lines in:\n%s", stderr)
 	}
 }
+
+func TestChangesReportsWhatDifferesFromTheLastCompleteRun(t *testing.T) {
+	in := copyExample(t)
+	changes := filepath.Join(t.TempDir(), "changes.csv")
+	args := []string{"run", "--sim", "--key", "domain", "--fields", "ceo:string, employees:integer", "--query", "CEO", "--changes", changes, in}
+	code, _, stderr := runMain(t, nil, args...)
+	if code != ExitOK || !strings.Contains(stderr, "no earlier complete run") {
+		t.Fatalf("first run: exit %d: %s", code, stderr)
+	}
+	if header, rows := readCSV(t, changes); strings.Join(header, ",") != "domain,field,old_value,new_value" || len(rows) != 0 {
+		t.Errorf("first report: %v %v", header, rows)
+	}
+
+	// Overnight, one company was renamed.
+	src, _ := os.ReadFile(in)
+	if err := os.WriteFile(in, []byte(strings.Replace(string(src), "Apple,apple.com", "Apple Inc.,apple.com", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, stderr := runMain(t, nil, args...); code != ExitOK {
+		t.Fatalf("second run: exit %d: %s", code, stderr)
+	}
+	_, rows := readCSV(t, changes)
+	if len(rows) == 0 {
+		t.Fatal("no changes reported")
+	}
+	for _, r := range rows {
+		if r["domain"] != "apple.com" {
+			t.Errorf("change reported for %s", r["domain"])
+		}
+	}
+	if rows[0]["field"] != "ceo" || rows[0]["old_value"] != "ceo of Apple (simulated)" || rows[0]["new_value"] != "ceo of Apple Inc. (simulated)" {
+		t.Errorf("change %v", rows[0])
+	}
+}

@@ -45,6 +45,7 @@ type runCmd struct {
 	Sim         bool   `help:"Use the embedded simulator on a loopback port: no key, no network, synthetic answers."`
 	DryRun      bool   `help:"Work out what would be sent and what it could cost, as 'exa-enrich estimate' does, and send nothing."`
 	SummaryJSON string `placeholder:"PATH" help:"Write the end-of-job summary as JSON to PATH, for monitoring."`
+	Changes     string `placeholder:"PATH" help:"Write a CSV of the answers that differ from the previous complete run of this job (key, field, old value, new value)."`
 
 	progressFlags `embed:""`
 	estimateFlags `embed:""`
@@ -176,11 +177,27 @@ func (c *runCmd) Run(ctx context.Context, env *Env, sd *shutdown) error {
 	if err != nil {
 		return err
 	}
-	counts, err := c.write(context.WithoutCancel(sd.hard), j, sum)
+	ctx = context.WithoutCancel(sd.hard)
+	counts, err := c.write(ctx, j, sum)
 	if err != nil {
 		return err
 	}
-	return c.report(env, j, sum, counts)
+	outcome := c.report(env, j, sum, counts)
+	// Only an execution that answered every row it could is what the next
+	// one compares with.
+	if err := j.journal.FinishExecution(ctx, sum.Execution, outcome == nil); err != nil {
+		return errors.Join(outcome, err)
+	}
+	if c.Changes != "" {
+		compared, err := writeChanges(ctx, c.Changes, j, sum)
+		if err != nil {
+			return errors.Join(outcome, fmt.Errorf("--changes: %w", err))
+		}
+		if !compared {
+			fmt.Fprintf(env.Stderr, "changes: no earlier complete run of this job to compare with; %s lists none\n", c.Changes)
+		}
+	}
+	return outcome
 }
 
 // execute runs the job over the input (or its first limit rows, when limit

@@ -69,6 +69,7 @@ type Config struct {
 // Summary is what one execution did.
 type Summary struct {
 	JobID     string
+	Execution int64   // this execution's number in the journal
 	Rows      int     // input rows read
 	Cached    int     // rows whose answer was already in the journal
 	Kept      int     // rows that needed no research (Config.Keep)
@@ -149,6 +150,9 @@ func Run(ctx context.Context, api API, cfg Config, rows Rows) (Summary, error) {
 	}
 	fp, _ := json.Marshal(cfg.Spec)
 	if err := cfg.Journal.BeginJob(ctx, e.jobID, string(fp)); err != nil {
+		return Summary{}, err
+	}
+	if e.sum.Execution, err = cfg.Journal.BeginExecution(ctx, e.jobID, e.started); err != nil {
 		return Summary{}, err
 	}
 	waitCtx, cancelWaits := context.WithCancel(ctx)

@@ -101,7 +101,7 @@ func OpenJournal(path string) (*Journal, error) {
 	// One connection serialises writers, which SQLite would do anyway, and
 	// avoids SQLITE_BUSY between our own goroutines.
 	db.SetMaxOpenConns(1)
-	if _, err := db.Exec(journalSchema); err != nil {
+	if _, err := db.Exec(journalSchema + executionsSchema); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("journal %s: %w", path, err)
 	}

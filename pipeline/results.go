@@ -27,6 +27,8 @@ type Joiner struct {
 	specHash   string
 	columns    []string
 	colIdx     []int
+	keyIdx     []int // the key columns, for recording answers by row key
+	execution  int64
 	reuse      bool
 	keep       func(readers.Row) bool
 	since      time.Time // results from before this are cached
@@ -43,6 +45,7 @@ func NewJoiner(cfg Config, sum Summary) (*Joiner, error) {
 		columns:    cfg.Spec.Columns,
 		reuse:      cfg.Reuse,
 		keep:       cfg.Keep,
+		execution:  sum.Execution,
 		since:      sum.Started,
 		unanswered: StatusCancelled,
 		unansErr:   "the job stopped before this row was answered",
@@ -58,10 +61,18 @@ func NewJoiner(cfg Config, sum Summary) (*Joiner, error) {
 		}
 		jn.colIdx = append(jn.colIdx, i)
 	}
+	for _, c := range cfg.Spec.Key {
+		i := slices.Index(cfg.Columns, c)
+		if i < 0 {
+			return nil, fmt.Errorf("key column %q is not in the input", c)
+		}
+		jn.keyIdx = append(jn.keyIdx, i)
+	}
 	return jn, nil
 }
 
-// Results returns the result of each row, in order.
+// Results returns the result of each row, in order, and records the
+// answers it returns under their rows' keys, for the changes report.
 func (jn *Joiner) Results(ctx context.Context, rows []readers.Row) ([]Result, error) {
 	hashes := make([]string, len(rows))
 	rowHashes := make([]string, len(rows))
@@ -100,6 +111,23 @@ func (jn *Joiner) Results(ctx context.Context, rows []readers.Row) ([]Result, er
 			r.Status = StatusCached
 		}
 		out[i] = r
+	}
+	if jn.execution > 0 {
+		var keys []string
+		var answers []map[string]any
+		for i, r := range out {
+			if r.Answer == nil {
+				continue
+			}
+			k := make([]string, len(jn.keyIdx))
+			for n, c := range jn.keyIdx {
+				k[n] = rows[i].Values[c]
+			}
+			keys, answers = append(keys, answerKey(k)), append(answers, r.Answer)
+		}
+		if err := jn.journal.recordAnswers(ctx, jn.execution, keys, answers); err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
 }
