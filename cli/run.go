@@ -21,11 +21,12 @@ import (
 type runCmd struct {
 	Input       string `arg:"" help:"The file to enrich (CSV)."`
 	schemaFlags `embed:""`
+	outputFlags `embed:""`
 	Query       string   `required:"" help:"What to research for each row."`
 	Key         []string `help:"Columns that identify a row (default: the first column)." sep:","`
 	Columns     []string `help:"Columns sent to the API (default: all). Cell data travels only in the run's input, never in the query." sep:","`
 	Effort      string   `default:"low" enum:"minimal,low,medium,high,xhigh,auto,max" help:"Research effort: ${enum}."`
-	Out         string   `short:"o" help:"Output path (default: INPUT with .enriched before the extension)."`
+	Out         string   `short:"o" help:"Output path; its extension picks the format: csv, xlsx, parquet, jsonl (default: INPUT with .enriched before the extension)."`
 	State       string   `help:"The job's journal (default: .exa-enrich/OUTPUT-NAME.db beside the output)."`
 
 	ChunkSize      int           `default:"10" help:"Rows per run."`
@@ -111,6 +112,7 @@ func (c *runCmd) Run(ctx context.Context, env *Env, sd *shutdown) error {
 	if len(sent) == 0 {
 		sent = columns
 	}
+	c.schemaFlags.fill = c.OnlyMissing
 	schema, err := c.schemaFlags.compile(c.Input, columns, keys)
 	if err != nil {
 		return err
@@ -144,6 +146,7 @@ func (c *runCmd) Run(ctx context.Context, env *Env, sd *shutdown) error {
 		Stop:             sd.stop,
 		Grace:            c.Grace,
 	}
+	cfg.Keep = c.outputFlags.keep(columns, schema)
 	sum, runErr := pipeline.Run(sd.hard, api, cfg, r)
 	r.Close()
 
@@ -232,7 +235,7 @@ func (c *runCmd) write(ctx context.Context, path string, cfg pipeline.Config, su
 		return nil, err
 	}
 	defer r.Close()
-	w, err := writers.Create(path, r.Columns(), cfg.Schema.Columns)
+	w, err := writers.Create(path, c.outputFlags.writerOptions(c.Input, r.Columns(), cfg, sum))
 	if err != nil {
 		return nil, err
 	}
@@ -254,15 +257,7 @@ func (c *runCmd) write(ctx context.Context, path string, cfg pipeline.Config, su
 		for i, row := range rows {
 			res := results[i]
 			counts[res.Status]++
-			if err := w.Write(writers.Record{
-				Values:  row.Values,
-				Answer:  res.Answer,
-				Status:  string(res.Status),
-				Error:   res.Error,
-				RunID:   res.RunID,
-				CostUSD: res.CostUSD,
-				Sources: res.Sources,
-			}); err != nil {
+			if err := w.Write(record(row, res)); err != nil {
 				w.Abort()
 				return nil, err
 			}
@@ -274,7 +269,7 @@ func (c *runCmd) write(ctx context.Context, path string, cfg pipeline.Config, su
 func statusLine(rows int, counts map[pipeline.Status]int) string {
 	parts := []string{fmt.Sprintf("%d rows", rows)}
 	for _, s := range []pipeline.Status{pipeline.StatusOK, pipeline.StatusCached, pipeline.StatusMissing, pipeline.StatusFailed,
-		pipeline.StatusMismatch, pipeline.StatusSkippedBudget, pipeline.StatusCancelled} {
+		pipeline.StatusMismatch, pipeline.StatusSkippedBudget, pipeline.StatusCancelled, pipeline.StatusKept} {
 		if n := counts[s]; n > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", n, s))
 		}
