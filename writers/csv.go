@@ -31,7 +31,11 @@ func (e *csvEncoder) write(r *row) error {
 		cells = append(cells, v)
 	}
 	for _, v := range r.answers {
-		cells = append(cells, e.text(cellText(v)))
+		if s, ok := v.(string); ok {
+			cells = append(cells, e.text(s))
+		} else {
+			cells = append(cells, cellText(v)) // a number such as -1.5 is no formula
+		}
 	}
 	rec := r.rec
 	cells = append(cells, rec.Status, e.text(rec.Error), e.text(rec.RunID), r.cost,

@@ -90,7 +90,9 @@ func newParquet(out io.Writer, lay *layout) (*parquetEncoder, error) {
 	)
 	e.schema = arrow.NewSchema(fields, nil)
 	props := parquet.NewWriterProperties(parquet.WithCompression(compress.Codecs.Snappy))
-	fw, err := pqarrow.NewFileWriter(e.schema, out, props, pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema()))
+	// Hidden behind a plain Writer: Close would close the temp file, which
+	// Commit still has to sync.
+	fw, err := pqarrow.NewFileWriter(e.schema, struct{ io.Writer }{out}, props, pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema()))
 	if err != nil {
 		e.abort()
 		return nil, err
