@@ -63,7 +63,7 @@ func table(t testing.TB) []writers.Record {
 	}
 	recs := []writers.Record{
 		{Values: []string{"Apple", "apple.com", "plain"}, Answer: full, Status: "ok", RunID: "run_01", CostUSD: 0.0125,
-			Sources: []string{"https://www.apple.com/leadership/", "https://investor.apple.com/10-k", "https://en.wikipedia.org/wiki/Apple_Inc."},
+			Sources:   []string{"https://www.apple.com/leadership/", "https://investor.apple.com/10-k", "https://en.wikipedia.org/wiki/Apple_Inc."},
 			Citations: cites, Confidence: "medium", EnrichedAt: at},
 		{Values: []string{"Evil, Inc.", "evil.example", "=1+1"}, Answer: formula, Status: "cached", RunID: "run_00", CostUSD: 0.01,
 			Sources: []string{"http://evil.example/about"}, Citations: map[string][]exa.Citation{"ceo": {{URL: "http://evil.example/about", Title: "=cmd|' /C calc'!A0"}}},
@@ -170,4 +170,3 @@ func diffLines(want, got string) string {
 	}
 	return b.String()
 }
-
