@@ -16,10 +16,13 @@ type csvEncoder struct {
 	cells []string
 }
 
-func newCSV(w io.Writer, lay *layout) (*csvEncoder, error) {
+func newCSV(w io.Writer, lay *layout) (encoder, error) {
 	buf := bufio.NewWriterSize(w, 64<<10)
 	e := &csvEncoder{lay: lay, buf: buf, w: csv.NewWriter(buf)}
-	return e, e.w.Write(lay.header)
+	if err := e.w.Write(lay.header); err != nil {
+		return nil, err
+	}
+	return e, nil
 }
 
 func (e *csvEncoder) write(r *row) error {

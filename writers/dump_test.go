@@ -150,4 +150,11 @@ func parquetValue(ch *arrow.Chunked, row int) string {
 	return "?"
 }
 
-var _ = os.ReadFile
+func tryReadParquet(path string) (arrow.Table, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return pqarrow.ReadTable(context.Background(), f, nil, pqarrow.ArrowReadProperties{}, memory.DefaultAllocator)
+}

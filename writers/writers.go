@@ -136,6 +136,12 @@ func Create(path string, opts Options) (*Writer, error) {
 		return nil, fmt.Errorf("%s: unknown output format %q (supported: %s)", path, format, strings.Join(Formats, ", "))
 	}
 	lay := newLayout(opts)
+	// A process killed while writing this output left its temp file: it
+	// can never be committed, so it goes.
+	stale, _ := filepath.Glob(filepath.Join(filepath.Dir(path), "."+globEscape(filepath.Base(path))+".tmp-*"))
+	for _, s := range stale {
+		os.Remove(s)
+	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
 		return nil, err
@@ -151,21 +157,40 @@ func Create(path string, opts Options) (*Writer, error) {
 		w.Abort()
 		return nil, err
 	}
-	switch format {
-	case "csv":
-		w.enc, err = newCSV(tmp, lay)
-	case "jsonl":
-		w.enc = newJSONL(tmp, lay)
-	case "xlsx":
-		w.enc, err = newXLSX(tmp, lay)
-	case "parquet":
-		w.enc, err = newParquet(tmp, lay)
-	}
+	w.enc, err = newEncoder(format, tmp, lay)
 	if err != nil {
 		w.Abort()
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return w, nil
+}
+
+func globEscape(s string) string {
+	r := strings.NewReplacer(`\`, `\\`, "*", `\*`, "?", `\?`, "[", `\[`)
+	return r.Replace(s)
+}
+
+// newEncoder returns the format's encoder, or a nil interface (never a
+// typed nil) with the error.
+func newEncoder(format string, out *os.File, lay *layout) (encoder, error) {
+	switch format {
+	case "csv":
+		return newCSV(out, lay)
+	case "jsonl":
+		return newJSONL(out, lay), nil
+	case "xlsx":
+		e, err := newXLSX(out, lay)
+		if err != nil {
+			return nil, err
+		}
+		return e, nil
+	default:
+		e, err := newParquet(out, lay)
+		if err != nil {
+			return nil, err
+		}
+		return e, nil
+	}
 }
 
 // FormatOf returns the format a path's extension names ("csv" for
@@ -284,7 +309,7 @@ func (w *Writer) Commit() error {
 
 // Abort discards the file. It is safe after Commit.
 func (w *Writer) Abort() {
-	if a, ok := w.enc.(interface{ abort() }); ok {
+	if a, ok := w.enc.(interface{ abort() }); ok && w.enc != nil {
 		a.abort()
 	}
 	w.tmp.Close()
