@@ -3,6 +3,7 @@ package cli
 import (
 	"encoding/json"
 	"slices"
+	"strings"
 
 	"github.com/exa-enrich/exa-enrich/pipeline"
 	"github.com/exa-enrich/exa-enrich/readers"
@@ -15,6 +16,14 @@ import (
 type outputFlags struct {
 	AllowFormulas bool `help:"Write answer text that starts with =, +, -, @, tab or CR as it is. By default such text stays text: opening the file never runs a formula the web put there."`
 	OnlyMissing   bool `help:"Answer fields named like an input column fill that column's blank cells instead of adding a column; cells with a value are kept, and rows with every such cell filled are not researched."`
+}
+
+// check refuses an output path whose format cannot be written.
+func (f outputFlags) check(out string) error {
+	if format := writers.FormatOf(out); !slices.Contains(writers.Formats, format) {
+		return usagef("%s: unknown output format %q (supported: %s)", out, format, strings.Join(writers.Formats, ", "))
+	}
+	return nil
 }
 
 // keep returns the pipeline's Config.Keep for --only-missing: a row needs

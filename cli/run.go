@@ -82,6 +82,11 @@ func (c *runCmd) Run(ctx context.Context, env *Env, sd *shutdown) error {
 		ext := filepath.Ext(c.Input)
 		out = strings.TrimSuffix(c.Input, ext) + ".enriched" + ext
 	}
+	if c.Out != "" {
+		if err := c.outputFlags.check(out); err != nil {
+			return err // before anything is paid for
+		}
+	}
 	state := c.State
 	if state == "" {
 		state = filepath.Join(filepath.Dir(out), ".exa-enrich", filepath.Base(out)+".db")
@@ -157,7 +162,7 @@ func (c *runCmd) Run(ctx context.Context, env *Env, sd *shutdown) error {
 	}
 	fmt.Fprintf(env.Stderr, "%s · %d runs · $%.4f · %s · wrote %s\n",
 		statusLine(sum.Rows, counts), sum.Runs, sum.CostUSD, sum.Finished.Sub(sum.Started).Round(10*time.Millisecond), out)
-	unanswered := sum.Rows - counts[pipeline.StatusOK] - counts[pipeline.StatusCached]
+	unanswered := sum.Rows - counts[pipeline.StatusOK] - counts[pipeline.StatusCached] - counts[pipeline.StatusKept]
 	switch {
 	case runErr != nil:
 		return runErr
