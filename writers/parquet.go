@@ -252,6 +252,9 @@ func (e *parquetEncoder) sourceColumn(i int) (arrow.Array, error) {
 }
 
 func (e *parquetEncoder) finish(counts map[string]int) error {
+	if e.inBatch != nil && int64(len(e.rows)) != e.inBatch.NumRows() {
+		return fmt.Errorf("copying %s: it has more rows than were written", e.lay.opts.Input)
+	}
 	if err := e.flush(); err != nil {
 		return err
 	}
