@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
-	"errors"
 	"io"
 	"os"
 	"os/exec"
@@ -460,5 +459,3 @@ func TestFillColumns(t *testing.T) {
 		t.Errorf("fills %v, appends %v", fills, appends)
 	}
 }
-
-var errAny = errors.New("")

@@ -149,8 +149,6 @@ func TestAnalystWorkbook(t *testing.T) {
 	golden(t, "analyst.xlsx.golden", dumpXLSX(t, out))
 }
 
-type getter func(sheet, cell string, opts ...excelize.Options) (string, error)
-
 func same[F any](t *testing.T, what string, before, after F, sheet, cell string) {
 	t.Helper()
 	call := func(f any) string {
