@@ -194,7 +194,7 @@ func (e *xlsxEncoder) textCell(s string) excelize.Cell {
 
 // rowCells returns the appended cells of a row: answer columns, then the
 // _ columns. link is the URL _sources links to, "" for none.
-func (e *xlsxEncoder) rowCells(r *row, sheetRow int) (cells []excelize.Cell, link string) {
+func (e *xlsxEncoder) rowCells(r *row) (cells []excelize.Cell, link string) {
 	for i, v := range r.answers {
 		cells = append(cells, e.answerCell(v, e.lay.appended[i].Format))
 	}
@@ -261,7 +261,7 @@ func (e *xlsxEncoder) write(r *row) error {
 		}
 		cells = append(cells, v)
 	}
-	appended, link := e.rowCells(r, sheetRow)
+	appended, link := e.rowCells(r)
 	for _, c := range appended {
 		cells = append(cells, c)
 	}
@@ -570,14 +570,14 @@ func (e *xlsxEncoder) writeTemplate(r *row) error {
 		if v, err := e.f.GetCellValue(sheet, cell, excelize.Options{RawCellValue: true}); err != nil || !Blank(v) {
 			continue // the sheet's cell has a value (perhaps a formula's): keep it
 		}
-		if err := e.setCell(sheet, cell, e.answerCell(f.answer.Lookup(r.rec.Answer), f.answer.Format), ""); err != nil {
+		if err := e.setCell(sheet, cell, e.answerCell(f.answer.Lookup(r.rec.Answer), f.answer.Format)); err != nil {
 			return err
 		}
 	}
-	cells, link := e.rowCells(r, n)
+	cells, link := e.rowCells(r)
 	for i, c := range cells {
 		cell, _ := excelize.CoordinatesToCellName(t.firstCol+i, n)
-		if err := e.setCell(sheet, cell, c, ""); err != nil {
+		if err := e.setCell(sheet, cell, c); err != nil {
 			return err
 		}
 	}
@@ -590,27 +590,19 @@ func (e *xlsxEncoder) writeTemplate(r *row) error {
 	return e.addSources(r, n)
 }
 
-// setCell writes a prepared cell with the normal (non-streaming) API;
-// text, when set, replaces a nil value.
-func (e *xlsxEncoder) setCell(sheet, cell string, c excelize.Cell, text string) error {
+// setCell writes a prepared cell with the normal (non-streaming) API.
+func (e *xlsxEncoder) setCell(sheet, cell string, c excelize.Cell) error {
 	var err error
 	switch v := c.Value.(type) {
 	case nil:
 		if c.Formula != "" {
 			err = e.f.SetCellFormula(sheet, cell, c.Formula)
-		} else if text != "" {
-			c = e.textCell(text)
-			if c.Formula != "" {
-				err = e.f.SetCellFormula(sheet, cell, c.Formula)
-			} else {
-				err = e.f.SetCellStr(sheet, cell, text)
-			}
 		}
 	case string:
 		if c.Formula != "" {
 			err = e.f.SetCellFormula(sheet, cell, c.Formula)
 		} else {
-			err = e.f.SetCellStr(sheet, cell, v)
+			err = e.f.SetCellStr(sheet, cell, v) // text, never a formula
 		}
 	case float64:
 		err = e.f.SetCellFloat(sheet, cell, v, -1, 64)
