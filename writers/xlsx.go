@@ -42,7 +42,8 @@ type xlsxEncoder struct {
 
 	sheet    string
 	styles   xlsxStyles
-	links    int // real hyperlinks written on the sheet
+	links    int  // real hyperlinks written on the sheet
+	formulas bool // a _sources cell is a HYPERLINK() formula
 	lastRow  int // last sheet row written
 	template *xlsxTemplate
 
@@ -209,6 +210,7 @@ func (e *xlsxEncoder) rowCells(r *row) (cells []excelize.Cell, link string) {
 			// (pandas, DuckDB) still see the URLs.
 			srcCell.Formula = fmt.Sprintf("HYPERLINK(%s,%s)", formulaString(link), formulaString(sources))
 			link = ""
+			e.formulas = true
 		} else {
 			e.links++
 		}
@@ -625,6 +627,13 @@ func (e *xlsxEncoder) finishTemplate() error {
 		}
 	}
 	sheet := e.sheet
+	if e.formulas {
+		// Cells written with the normal API get no cached value: have
+		// Excel and LibreOffice compute the HYPERLINK() cells on opening.
+		if err := e.f.SetCalcProps(&excelize.CalcPropsOptions{FullCalcOnLoad: ptr(true)}); err != nil {
+			return err
+		}
+	}
 	if panes, err := e.f.GetPanes(sheet); err == nil && !panes.Freeze && t.headerRow == 1 {
 		if err := e.f.SetPanes(sheet, frozenHeader()); err != nil {
 			return err

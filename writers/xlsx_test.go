@@ -284,7 +284,18 @@ func TestLibreOffice(t *testing.T) {
 	copyFile(t, analyst, in)
 	cols, recs := analystRecords(t, in)
 	pipeline := filepath.Join(dir, "pipeline.enriched.xlsx")
+	// Rows past the third get HYPERLINK() formulas in _sources.
+	defer func(n int) { writers.RealLinkLimit = n }(writers.RealLinkLimit)
+	writers.RealLinkLimit = 3
 	writeAll(t, pipeline, writers.Options{Columns: cols, Answers: answerSchema(t).Columns[:3], Input: in}, recs)
+	// Excel computes them on opening only when told to.
+	if f, err := excelize.OpenFile(pipeline); err == nil {
+		props, _ := f.GetCalcProps()
+		if props.FullCalcOnLoad == nil || !*props.FullCalcOnLoad {
+			t.Errorf("the copy does not ask for its HYPERLINK() cells to be computed on opening")
+		}
+		f.Close()
+	}
 
 	conv := filepath.Join(dir, "csv")
 	cmd := exec.Command(soffice, "--headless", "--norestore", "-env:UserInstallation=file://"+filepath.Join(dir, "profile"),
@@ -322,6 +333,9 @@ func TestLibreOffice(t *testing.T) {
 	// LibreOffice computes the formulas and shows the analyst's formats.
 	if rows[0][4] != "$75,000" || rows[0][6] != "CEO of Apple Inc." || rows[0][9] != "ok" {
 		t.Errorf("row 2: %q", rows[0])
+	}
+	if got := rows[9][13]; got != "https://visa.com/about" {
+		t.Errorf("row 11: _sources %q, want the HYPERLINK() formula's text", got)
 	}
 	if rows[10][3] != "$1,395,000" {
 		t.Errorf("footer total %q, want $1,395,000", rows[10][3])
