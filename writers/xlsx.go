@@ -44,7 +44,7 @@ type xlsxEncoder struct {
 	styles   xlsxStyles
 	links    int  // real hyperlinks written on the sheet
 	formulas bool // a _sources cell is a HYPERLINK() formula
-	lastRow  int // last sheet row written
+	lastRow  int  // last sheet row written
 	template *xlsxTemplate
 
 	// new workbook
