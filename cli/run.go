@@ -23,11 +23,12 @@ import (
 type runCmd struct {
 	Input       string `arg:"" help:"The file to enrich: CSV, TSV, XLSX, Parquet or JSONL."`
 	schemaFlags `embed:""`
+	outputFlags `embed:""`
 	Query       string   `required:"" help:"What to research for each row."`
 	Key         []string `help:"Columns that identify a row (default: the first column)." sep:","`
 	Columns     []string `help:"Columns sent to the API (default: all). Cell data travels only in the run's input, never in the query." sep:","`
 	Effort      string   `default:"low" enum:"minimal,low,medium,high,xhigh,auto,max" help:"Research effort: ${enum}."`
-	Out         string   `short:"o" help:"Output path (default: INPUT with .enriched before the extension)."`
+	Out         string   `short:"o" help:"Output path; its extension picks the format: csv, xlsx, parquet, jsonl (default: INPUT with .enriched before the extension)."`
 	State       string   `help:"The job's journal (default: .exa-enrich/OUTPUT-NAME.db beside the output)."`
 
 	ChunkSize      int           `default:"10" help:"Rows per run."`
@@ -103,6 +104,11 @@ func (c *runCmd) open() (*job, error) {
 		ext := filepath.Ext(c.Input)
 		out = strings.TrimSuffix(c.Input, ext) + ".enriched" + ext
 	}
+	if c.Out != "" {
+		if err := c.outputFlags.check(out); err != nil {
+			return nil, err // before anything is paid for
+		}
+	}
 	state := c.State
 	if state == "" {
 		state = filepath.Join(filepath.Dir(out), ".exa-enrich", filepath.Base(out)+".db")
@@ -127,6 +133,7 @@ func (c *runCmd) open() (*job, error) {
 	if len(sent) == 0 {
 		sent = columns
 	}
+	c.schemaFlags.fill = c.OnlyMissing
 	schema, err := c.schemaFlags.compile(c.Input, columns, keys)
 	if err != nil {
 		return nil, err
@@ -136,6 +143,7 @@ func (c *runCmd) open() (*job, error) {
 		return nil, err
 	}
 	return &job{out: out, journal: journal, cfg: pipeline.Config{
+		Keep: c.outputFlags.keep(columns, schema),
 		Spec: pipeline.Spec{
 			Query:   c.Query,
 			Effort:  c.Effort,
@@ -407,7 +415,7 @@ func (c *runCmd) write(ctx context.Context, j *job, sum pipeline.Summary) (map[p
 		return nil, err
 	}
 	defer r.Close()
-	w, err := writers.Create(path, r.Columns(), cfg.Schema.Columns)
+	w, err := writers.Create(path, c.outputFlags.writerOptions(c.Input, r.Columns(), cfg, sum))
 	if err != nil {
 		return nil, err
 	}
@@ -429,15 +437,7 @@ func (c *runCmd) write(ctx context.Context, j *job, sum pipeline.Summary) (map[p
 		for i, row := range rows {
 			res := results[i]
 			counts[res.Status]++
-			if err := w.Write(writers.Record{
-				Values:  row.Values,
-				Answer:  res.Answer,
-				Status:  string(res.Status),
-				Error:   res.Error,
-				RunID:   res.RunID,
-				CostUSD: res.CostUSD,
-				Sources: res.Sources,
-			}); err != nil {
+			if err := w.Write(record(row, res)); err != nil {
 				w.Abort()
 				return nil, err
 			}

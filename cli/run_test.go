@@ -84,7 +84,7 @@ func TestRunJoinsAnswersByRowID(t *testing.T) {
 	}
 
 	header, rows := readCSV(t, out)
-	wantHeader := "name,domain,ticker,ceo,employees,_status,_error,_run_id,_cost_usd,_sources"
+	wantHeader := "name,domain,ticker,ceo,employees,_status,_error,_run_id,_cost_usd,_sources,_confidence,_citations,_enriched_at"
 	if got := strings.Join(header, ","); got != wantHeader {
 		t.Errorf("header = %s\nwant     %s", got, wantHeader)
 	}

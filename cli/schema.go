@@ -18,6 +18,8 @@ type schemaFlags struct {
 	Schema   string `placeholder:"NAME|FILE" help:"The answer for each row as a built-in schema (see 'exa-enrich schemas') or a JSON Schema file for one row." xor:"answer"`
 	Identity bool   `help:"Ask the agent to echo each row's key columns (--key), and mark answers about another entity as 'mismatch'."`
 	Prefix   string `help:"Put this before every answer column's name (e.g. ai_), so answers never collide with the input's columns."`
+
+	fill bool // --only-missing: answer columns may share a source column's name
 }
 
 // load reads the answer's schema from --fields or --schema.
@@ -58,6 +60,9 @@ func (f *schemaFlags) compile(input string, source, keys []string) (*schemas.Sch
 		s = s.WithPrefix(f.Prefix)
 	}
 	taken := append(slices.Clone(source), writers.MetaColumns...)
+	if f.fill {
+		taken = writers.MetaColumns // --only-missing: a field named like a column fills it
+	}
 	if err := s.CheckCollisions(taken); err != nil {
 		hint := "rename the field"
 		if f.Prefix == "" {

@@ -132,7 +132,7 @@ func TestRunWithBuiltinSchemaAndIdentity(t *testing.T) {
 		t.Fatalf("exit code %d, stderr:\n%s", code, stderr)
 	}
 	header, rows := readCSV(t, out)
-	want := "name,domain,ticker,ai_description,ai_industry,ai_hq.city,ai_hq.country,ai_employees_range,ai_founded_year,ai_ceo,ai_funding_stage,ai_total_funding_usd,ai_website,ai_linkedin_url,_status,_error,_run_id,_cost_usd,_sources"
+	want := "name,domain,ticker,ai_description,ai_industry,ai_hq.city,ai_hq.country,ai_employees_range,ai_founded_year,ai_ceo,ai_funding_stage,ai_total_funding_usd,ai_website,ai_linkedin_url,_status,_error,_run_id,_cost_usd,_sources,_confidence,_citations,_enriched_at"
 	if got := strings.Join(header, ","); got != want {
 		t.Errorf("header\n got %s\nwant %s", got, want)
 	}
