@@ -56,6 +56,17 @@ func newParquet(out io.Writer, lay *layout) (*parquetEncoder, error) {
 			return nil, fmt.Errorf("copying %s: %w", lay.opts.Input, err)
 		}
 		e.in = in
+	}
+	if e.in != nil && !int96Readable(e.in, e.mem) {
+		// arrow-go turns INT96 into nanosecond timestamps and fails on dates
+		// past 2262 (Spark writes 9999-12-31); the readers read INT96
+		// themselves, so the source columns go out as the readers' text
+		// rather than the answers, already paid for, going nowhere.
+		e.in.Close()
+		e.in = nil
+	}
+	if e.in != nil {
+		in := e.in
 		fr, err := pqarrow.NewFileReader(in, pqarrow.ArrowReadProperties{BatchSize: parquetBatch}, e.mem)
 		if err != nil {
 			e.abort()
@@ -99,6 +110,34 @@ func newParquet(out io.Writer, lay *layout) (*parquetEncoder, error) {
 	}
 	e.fw = fw
 	return e, nil
+}
+
+// int96Readable reports whether arrow-go can read every INT96 column of a
+// Parquet file (true when it has none). It reads those columns alone.
+func int96Readable(in *file.Reader, mem memory.Allocator) bool {
+	sc := in.MetaData().Schema
+	var leaves []int
+	for i := 0; i < sc.NumColumns(); i++ {
+		if sc.Column(i).PhysicalType() == parquet.Types.Int96 {
+			leaves = append(leaves, i)
+		}
+	}
+	if len(leaves) == 0 {
+		return true
+	}
+	fr, err := pqarrow.NewFileReader(in, pqarrow.ArrowReadProperties{BatchSize: parquetBatch}, mem)
+	if err != nil {
+		return false
+	}
+	rr, err := fr.GetRecordReader(context.Background(), leaves, nil)
+	if err != nil {
+		return false
+	}
+	defer rr.Release()
+	for rr.Next() {
+	}
+	err = rr.Err()
+	return err == nil || errors.Is(err, io.EOF)
 }
 
 func (e *parquetEncoder) write(r *row) error {

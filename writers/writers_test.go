@@ -145,26 +145,23 @@ func TestParquetTypes(t *testing.T) {
 // TestParquetKeepsInputTypes enriches real Parquet files from other
 // writers: the source columns come back with their own types and values.
 func TestParquetKeepsInputTypes(t *testing.T) {
-	files, _ := filepath.Glob("/work/shared/data/parquet/*.parquet")
+	files, _ := filepath.Glob(filepath.Join(sharedData(t, "parquet"), "*.parquet"))
 	if len(files) == 0 {
-		t.Skip("no Parquet samples in /work/shared/data/parquet")
+		t.Skip("no Parquet samples in shared/data/parquet")
 	}
 	for _, in := range files {
 		t.Run(filepath.Base(in), func(t *testing.T) {
 			if _, err := tryReadParquet(in); err != nil {
 				// arrow-go cannot read it (INT96 beyond its nanosecond
-				// range): the writer must say so, not write a half file.
+				// range): the source columns go out as the readers' text,
+				// so the answers, already paid for, are not lost.
 				out := filepath.Join(t.TempDir(), "out.parquet")
-				w, err := writers.Create(out, writers.Options{Columns: []string{"a", "b", "c"}, Input: in})
-				if err == nil {
-					err = w.Write(writers.Record{Values: []string{"", "", ""}, Status: "ok"})
-					w.Abort()
-				}
-				if err == nil || !strings.Contains(err.Error(), in) {
-					t.Errorf("error %v, want one naming %s", err, in)
-				}
-				if _, serr := os.Stat(out); serr == nil {
-					t.Errorf("%s was written", out)
+				writeAll(t, out, writers.Options{Columns: []string{"a", "b"}, Input: in}, []writers.Record{
+					{Values: []string{"9999-12-31T03:00:00Z", "x"}, Status: "ok"}})
+				got, _ := readParquet(t, out)
+				if got.NumRows() != 1 || !arrow.TypeEqual(got.Column(0).DataType(), arrow.BinaryTypes.String) ||
+					parquetValue(got.Column(0).Data(), 0) != `"9999-12-31T03:00:00Z"` {
+					t.Errorf("fallback output: %d rows, column a %s", got.NumRows(), got.Column(0).DataType())
 				}
 				return
 			}
@@ -458,4 +455,19 @@ func TestFillColumns(t *testing.T) {
 	if !slices.Equal(fills, []int{1}) || !appends {
 		t.Errorf("fills %v, appends %v", fills, appends)
 	}
+}
+
+// sharedData finds the project's shared test data: beside the clone (as CI
+// lays it out), or in the workplace's one home for it.
+func sharedData(t *testing.T, name string) string {
+	t.Helper()
+	for _, dir := range []string{filepath.Join("..", "..", "shared", "data"), "/work/shared/data"} {
+		p := filepath.Join(dir, name)
+		if _, err := os.Stat(p); err == nil {
+			abs, _ := filepath.Abs(p)
+			return abs
+		}
+	}
+	t.Skipf("shared/data/%s is not here", name)
+	return ""
 }

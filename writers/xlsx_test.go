@@ -16,7 +16,6 @@ import (
 	"github.com/xuri/excelize/v2"
 )
 
-const analyst = "/work/shared/data/analyst-pipeline.xlsx"
 
 // analystRecords reads the Targets sheet as the XLSX reader would hand it
 // over: header on row 1, data rows 2–11 numbered as the sheet numbers
@@ -67,7 +66,7 @@ func copyFile(t *testing.T, src, dst string) {
 func TestAnalystWorkbook(t *testing.T) {
 	dir := t.TempDir()
 	in := filepath.Join(dir, "pipeline.xlsx")
-	copyFile(t, analyst, in)
+	copyFile(t, sharedData(t, "analyst-pipeline.xlsx"), in)
 	cols, recs := analystRecords(t, in)
 	out := filepath.Join(dir, "pipeline.enriched.xlsx")
 	opts := writers.Options{Columns: cols, Answers: answerSchema(t).Columns[:3], Input: in, Job: job()}
@@ -189,7 +188,7 @@ func golden(t *testing.T, name, got string) {
 func TestAnalystWorkbookOnlyMissing(t *testing.T) {
 	dir := t.TempDir()
 	in := filepath.Join(dir, "pipeline.xlsx")
-	copyFile(t, analyst, in)
+	copyFile(t, sharedData(t, "analyst-pipeline.xlsx"), in)
 	f, err := excelize.OpenFile(in)
 	if err != nil {
 		t.Fatal(err)
@@ -281,7 +280,7 @@ func TestLibreOffice(t *testing.T) {
 	enriched := filepath.Join(dir, "enriched.xlsx")
 	writeAll(t, enriched, options(t), table(t))
 	in := filepath.Join(dir, "pipeline.xlsx")
-	copyFile(t, analyst, in)
+	copyFile(t, sharedData(t, "analyst-pipeline.xlsx"), in)
 	cols, recs := analystRecords(t, in)
 	pipeline := filepath.Join(dir, "pipeline.enriched.xlsx")
 	// Rows past the third get HYPERLINK() formulas in _sources.
