@@ -16,7 +16,6 @@ import (
 	"github.com/xuri/excelize/v2"
 )
 
-
 // analystRecords reads the Targets sheet as the XLSX reader would hand it
 // over: header on row 1, data rows 2–11 numbered as the sheet numbers
 // them; row 12 (a merged label and a SUM total) is not a data row.
