@@ -3,13 +3,11 @@ package cli
 import (
 	"context"
 	"encoding/csv"
-	"encoding/json"
-	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 
 	"github.com/exa-enrich/exa-enrich/pipeline"
+	"github.com/exa-enrich/exa-enrich/writers"
 )
 
 // writeChanges writes the --changes report: one CSV line per field whose
@@ -37,7 +35,7 @@ func writeChanges(ctx context.Context, path string, j *job, sum pipeline.Summary
 		if answer == nil {
 			return ""
 		}
-		return changeCell(lookup[column](answer))
+		return writers.CellText(lookup[column](answer))
 	}
 	compared, err := j.journal.Changes(ctx, sum.Execution, names, cell, func(c pipeline.Change) error {
 		return w.Write(append(append(c.Key, c.Field), c.Old, c.New))
@@ -59,24 +57,4 @@ func writeChanges(ctx context.Context, path string, j *job, sum pipeline.Summary
 		return false, err
 	}
 	return compared, os.Rename(tmp.Name(), path)
-}
-
-// changeCell renders an answer value as its cell text.
-func changeCell(v any) string {
-	switch x := v.(type) {
-	case nil:
-		return ""
-	case string:
-		return x
-	case json.Number:
-		return x.String()
-	case bool:
-		return strconv.FormatBool(x)
-	default:
-		b, err := json.Marshal(x)
-		if err != nil {
-			return fmt.Sprint(x)
-		}
-		return string(b)
-	}
 }

@@ -37,7 +37,7 @@ func (e *csvEncoder) write(r *row) error {
 		if s, ok := v.(string); ok {
 			cells = append(cells, e.text(s))
 		} else {
-			cells = append(cells, cellText(v)) // a number such as -1.5 is no formula
+			cells = append(cells, CellText(v)) // a number such as -1.5 is no formula
 		}
 	}
 	rec := r.rec

@@ -345,10 +345,10 @@ func appendValue(b array.Builder, v any) error {
 		b.AppendNull()
 		return nil
 	}
-	bad := func() error { return fmt.Errorf("%s is not a %s", cellText(v), b.Type()) }
+	bad := func() error { return fmt.Errorf("%s is not a %s", CellText(v), b.Type()) }
 	switch b := b.(type) {
 	case *array.StringBuilder:
-		b.Append(cellText(v))
+		b.Append(CellText(v))
 	case *array.Int64Builder:
 		switch x := v.(type) {
 		case json.Number:

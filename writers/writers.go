@@ -247,7 +247,7 @@ func (l *layout) prepare(rec *Record) (*row, error) {
 				continue // a cell with a value is never overwritten
 			}
 			if v := f.answer.Lookup(rec.Answer); v != nil {
-				r.values[f.source] = cellText(v)
+				r.values[f.source] = CellText(v)
 				r.filled[f.source] = true
 			}
 		}
@@ -316,9 +316,9 @@ func (w *Writer) Abort() {
 	os.Remove(w.tmp.Name())
 }
 
-// cellText renders an answer value as text: numbers as the API wrote them,
+// CellText renders an answer value as the text a cell shows: numbers as the API wrote them,
 // lists and objects as JSON, null as an empty cell.
-func cellText(v any) string {
+func CellText(v any) string {
 	switch x := v.(type) {
 	case nil:
 		return ""

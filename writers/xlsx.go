@@ -182,7 +182,7 @@ func (e *xlsxEncoder) answerCell(v any, format string) excelize.Cell {
 		}
 		return e.textCell(x)
 	default:
-		return excelize.Cell{Value: cellText(x)}
+		return excelize.Cell{Value: CellText(x)}
 	}
 }
 
