@@ -19,7 +19,7 @@ import (
 )
 
 type runCmd struct {
-	Input       string `arg:"" help:"The file to enrich: CSV, TSV, XLSX, Parquet or JSONL."`
+	Input       string `arg:"" optional:"" help:"The file to enrich: CSV, TSV, XLSX, Parquet or JSONL (or the job file's input)."`
 	schemaFlags `embed:""`
 	Query       string   `required:"" help:"What to research for each row."`
 	Key         []string `help:"Columns that identify a row (default: the first column)." sep:","`
@@ -40,9 +40,13 @@ type runCmd struct {
 	RetryErrors      bool   `help:"Send again rows that ended in error (failed, missing, mismatch)."`
 	Reuse            bool   `help:"Keep answers given under another query, schema or effort."`
 
+	SystemPrompt string `help:"Standing instructions for the agent on every run (sources to prefer, how to answer)."`
+	Exclusion    string `placeholder:"FILE" help:"Rows the agent should avoid returning (a file in any input format): sent as input.exclusion with every run."`
+
 	Sim bool `help:"Use the embedded simulator on a loopback port: no key, no network, synthetic answers."`
 
 	inputFlags `embed:""`
+	jobFlags   `embed:""`
 }
 
 func (c *runCmd) Help() string {
@@ -59,12 +63,15 @@ re-attaches to runs a killed execution left in flight and never pays twice
 for a row. The first Ctrl-C stops new runs and waits --grace for those in
 flight; the second cancels them. Either way the output is written.
 
-The key comes from EXA_API_KEY; EXA_BASE_URL points the tool at another server.
+The key comes from EXA_API_KEY or --api-key-file; EXA_BASE_URL points the tool at another server.
 
 ` + exitHelp
 }
 
 func (c *runCmd) Run(ctx context.Context, env *Env, sd *shutdown) error {
+	if c.Input == "" {
+		return usagef("name the file to enrich: exa-enrich run [flags] FILE, or input: in the --job file")
+	}
 	if c.ChunkSize < 1 || c.Concurrency < 1 || c.MaxConcurrency < 1 || c.MaxAttempts < 1 {
 		return usagef("--chunk-size, --concurrency, --max-concurrency and --max-attempts must be at least 1")
 	}
@@ -118,6 +125,18 @@ func (c *runCmd) Run(ctx context.Context, env *Env, sd *shutdown) error {
 		return err
 	}
 
+	var exclusion []map[string]any
+	if c.Exclusion != "" {
+		if exclusion, err = readExclusion(c.Exclusion); err != nil {
+			return err
+		}
+	}
+
+	unlock, err := lockJob(ctx, state+".lock", c.WaitLock, env.Stderr)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	journal, err := pipeline.OpenJournal(state)
 	if err != nil {
 		return err
@@ -125,11 +144,13 @@ func (c *runCmd) Run(ctx context.Context, env *Env, sd *shutdown) error {
 	defer journal.Close()
 	cfg := pipeline.Config{
 		Spec: pipeline.Spec{
-			Query:   c.Query,
-			Effort:  c.Effort,
-			Schema:  schema.Batch(nil), // the per-row schema with any identity echoes
-			Columns: sent,
-			Key:     keys,
+			Query:        c.Query,
+			SystemPrompt: c.SystemPrompt,
+			Effort:       c.Effort,
+			Schema:       schema.Batch(nil), // the per-row schema with any identity echoes
+			Columns:      sent,
+			Key:          keys,
+			Exclusion:    exclusion,
 		},
 		Columns:          columns,
 		Schema:           schema,
@@ -210,9 +231,9 @@ func (c *runCmd) client(env *Env) (*exa.Client, func(), error) {
 		}
 		return api, func() { sim.Close() }, nil
 	}
-	key := env.Getenv("EXA_API_KEY")
-	if key == "" {
-		return nil, nil, usagef("EXA_API_KEY is not set: export your Exa API key, or add --sim to try the embedded simulator")
+	key, err := c.apiKey(env)
+	if err != nil {
+		return nil, nil, err
 	}
 	opts := []exa.Option{exa.WithAPIKey(key)}
 	if base := env.Getenv("EXA_BASE_URL"); base != "" {

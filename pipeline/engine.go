@@ -508,7 +508,7 @@ func (e *engine) create(ctx context.Context, rec *ChunkRecord) error {
 		params := &exa.CreateRunParams{
 			Query:        e.cfg.Spec.Query,
 			SystemPrompt: e.cfg.Spec.SystemPrompt,
-			Input:        &exa.Input{Data: data},
+			Input:        &exa.Input{Data: data, Exclusion: e.cfg.Spec.Exclusion},
 			OutputSchema: e.cfg.Schema.Batch(ids),
 			Effort:       e.cfg.Spec.Effort,
 			Metadata:     e.metadata(rec),
