@@ -379,3 +379,34 @@ func TestAPIKeyFile(t *testing.T) {
 		})
 	}
 }
+
+// TestREADMEJobFileIsValid keeps the README's full example a job the tool
+// accepts: every key known, every value one its flag takes.
+func TestREADMEJobFileIsValid(t *testing.T) {
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(readme), "```yaml\n# nightly.yaml\n")
+	if !ok {
+		t.Fatal("README has no ```yaml block starting # nightly.yaml")
+	}
+	example, _, _ := strings.Cut(rest, "```")
+	job := filepath.Join(t.TempDir(), "nightly.yaml")
+	if err := os.WriteFile(job, []byte(example), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	node, err := parseRun(t, "--job", job)
+	if err != nil {
+		t.Fatalf("the README's job file: %v", err)
+	}
+	set := 0
+	for _, f := range node.Flags {
+		if f.Set {
+			set++
+		}
+	}
+	if set < 20 {
+		t.Errorf("the README's job file sets %d flags; it should show nearly all", set)
+	}
+}
