@@ -410,3 +410,18 @@ func TestREADMEJobFileIsValid(t *testing.T) {
 		t.Errorf("the README's job file sets %d flags; it should show nearly all", set)
 	}
 }
+
+func TestJobSwitchTurnedOffOnTheCommandLine(t *testing.T) {
+	job := filepath.Join(t.TempDir(), "job.yaml")
+	if err := os.WriteFile(job, []byte("query: q\nretry_errors: true\nreuse: true\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var cli root
+	parser, _ := kong.New(&cli)
+	if _, err := parser.Parse([]string{"run", "--job", job, "--retry-errors=false", "in.csv"}); err != nil {
+		t.Fatal(err)
+	}
+	if cli.Run.RetryErrors || !cli.Run.Reuse {
+		t.Errorf("retry_errors %v, reuse %v: want --retry-errors=false to win and the file's reuse kept", cli.Run.RetryErrors, cli.Run.Reuse)
+	}
+}

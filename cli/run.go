@@ -57,6 +57,7 @@ func (c *runCmd) Help() string {
       --max-cost 5 companies.csv
   exa-enrich run --sim --schema company --identity --key name,domain --prefix ai_ \
       --query "Profile each company." examples/companies.csv
+  exa-enrich run --job examples/companies.job.yaml --sim --max-cost 0.50
 
 A rerun of the same command sends only the rows without an answer: it
 re-attaches to runs a killed execution left in flight and never pays twice
