@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/alecthomas/kong"
 	"github.com/goccy/go-yaml"
@@ -185,6 +186,20 @@ func loadJob(path string, node *kong.Node) (map[string]jobValue, error) {
 			v = filepath.Join(dir, s)
 		}
 		if f := flags[key]; f != nil {
+			// YAML reads sheet: 2 or prefix: 2024 as numbers; the flag
+			// takes text, as it would from a shell.
+			if _, text := v.(string); !text && f.Target.Kind() == reflect.String {
+				switch v.(type) {
+				case bool, int, int64, uint64, float64:
+					v = fmt.Sprint(v)
+				}
+			}
+			if _, ok := f.Target.Interface().(time.Duration); ok {
+				if _, text := v.(string); !text {
+					errs = append(errs, fmt.Errorf("%s:%d: %s: %v has no unit: write %vs or %vm", path, line, key, v, v, v))
+					continue
+				}
+			}
 			if err := checkJobValue(f, v); err != nil {
 				errs = append(errs, fmt.Errorf("%s:%d: %s: %w", path, line, key, err))
 				continue

@@ -107,13 +107,24 @@ func TestJobKeysSetEveryRunFlag(t *testing.T) {
 			}
 		})
 	}
+	// YAML reads sheet: 2 as a number; the flag takes it as text.
+	job := filepath.Join(dir, "sheet-number.yaml")
+	if err := os.WriteFile(job, []byte("sheet: 2\nquery: q\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var numbered root
+	parser, _ := kong.New(&numbered)
+	if _, err := parser.Parse([]string{"run", "--job", job, "in.xlsx"}); err != nil || numbered.Run.Sheet != "2" {
+		t.Errorf("sheet: 2 gave %q, %v; want the sheet named 2", numbered.Run.Sheet, err)
+	}
+
 	// The positional argument is a key too.
-	job := filepath.Join(dir, "input.yaml")
+	job = filepath.Join(dir, "input.yaml")
 	if err := os.WriteFile(job, []byte("input: companies.csv\nquery: q\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	var cli root
-	parser, _ := kong.New(&cli)
+	parser, _ = kong.New(&cli)
 	if _, err := parser.Parse([]string{"run", "--job", job}); err != nil {
 		t.Fatal(err)
 	}
@@ -172,6 +183,7 @@ func TestJobFileErrors(t *testing.T) {
 			[]string{"job.yaml:3: unknown key \"chunksize\" (did you mean chunk_size?)", "job.yaml:4: unknown key \"bogus\""}},
 		{"bad value", "query: q\neffort: hgh\nmax_cost: lots\n", nil,
 			[]string{`job.yaml:2: effort: "hgh" is not one of minimal`, `job.yaml:3: max_cost: expected a float`}},
+		{"a number for a duration", "query: q\ngrace: 90\n", nil, []string{"job.yaml:2: grace: 90 has no unit: write 90s or 90m"}},
 		{"key twice", "query: q\nquery: r\n", nil, []string{"job.yaml:2:", `"query" already defined`}},
 		{"not YAML", "query: [q\n", nil, []string{"job.yaml:1:"}},
 		{"a list, not keys", "- query\n", nil, []string{"job.yaml:1: want keys and values"}},
