@@ -39,16 +39,30 @@ func (c *runCmd) BeforeResolve(kctx *kong.Context) error {
 // jobKey is the job file key of a flag or positional argument.
 func jobKey(name string) string { return strings.ReplaceAll(name, "-", "_") }
 
-// jobKeys returns the keys a job file may hold for a command: one per flag
-// and positional argument of the command's kong model, so a new flag is a
-// job key without anyone keeping a list.
+// jobFlagsOf returns, by job key, the flags a job file may set for a
+// command: its own and those of the commands above it, as kong's model has
+// them, so a new flag is a job key without anyone keeping a list.
+func jobFlagsOf(node *kong.Node) map[string]*kong.Flag {
+	flags := map[string]*kong.Flag{}
+	for n := node; n != nil; n = n.Parent {
+		for _, f := range n.Flags {
+			if f.Name == "job" || f.Name == "help" {
+				continue
+			}
+			if _, shadowed := flags[jobKey(f.Name)]; !shadowed {
+				flags[jobKey(f.Name)] = f
+			}
+		}
+	}
+	return flags
+}
+
+// jobKeys returns the keys a job file may hold for a command: its flags'
+// and its positional arguments'.
 func jobKeys(node *kong.Node) map[string]bool {
 	keys := map[string]bool{}
-	for _, f := range node.Flags {
-		if f.Name == "job" || f.Name == "help" {
-			continue
-		}
-		keys[jobKey(f.Name)] = true
+	for k := range jobFlagsOf(node) {
+		keys[k] = true
 	}
 	for _, p := range node.Positional {
 		keys[jobKey(p.Name)] = true
@@ -155,10 +169,7 @@ func loadJob(path string, node *kong.Node) (map[string]jobValue, error) {
 	}
 
 	keys := jobKeys(node)
-	flags := map[string]*kong.Flag{}
-	for _, f := range node.Flags {
-		flags[jobKey(f.Name)] = f
-	}
+	flags := jobFlagsOf(node)
 	builtins := builtinNames()
 	dir := filepath.Dir(path)
 	var errs []error

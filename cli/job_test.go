@@ -36,6 +36,14 @@ func parseRun(t *testing.T, args ...string) (*kong.Node, error) {
 	return nil, nil
 }
 
+// flagsUpTo returns the flags of a command and of the commands above it.
+func flagsUpTo(n *kong.Node) (flags []*kong.Flag) {
+	for ; n != nil; n = n.Parent {
+		flags = append(flags, n.Flags...)
+	}
+	return flags
+}
+
 // sampleJobValue is a YAML value for a flag that differs from its default.
 func sampleJobValue(t *testing.T, f *kong.Flag) string {
 	if f.Enum != "" {
@@ -75,10 +83,10 @@ func TestJobKeysSetEveryRunFlag(t *testing.T) {
 		t.Fatal(err)
 	}
 	defaults := map[string]string{}
-	for _, f := range baseline.Flags {
+	for _, f := range flagsUpTo(baseline) {
 		defaults[f.Name] = fmt.Sprint(f.Target.Interface())
 	}
-	for _, f := range baseline.Flags {
+	for _, f := range flagsUpTo(baseline) {
 		if f.Name == "help" || f.Name == "job" {
 			continue
 		}
@@ -96,7 +104,7 @@ func TestJobKeysSetEveryRunFlag(t *testing.T) {
 			if err != nil {
 				t.Fatalf("job key %s: %v", key, err)
 			}
-			for _, g := range node.Flags {
+			for _, g := range flagsUpTo(node) {
 				got := fmt.Sprint(g.Target.Interface())
 				switch {
 				case g.Name == f.Name && got == defaults[g.Name]:
