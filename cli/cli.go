@@ -148,7 +148,8 @@ func Main(ctx context.Context, args []string, env Env) (code int) {
 	if err != nil {
 		fmt.Fprintln(env.Stderr, "exa-enrich:", err)
 		var pe *kong.ParseError
-		if errors.As(err, &pe) {
+		var ue usageError // a job file's mistake: its line says more than the usage would
+		if errors.As(err, &pe) && !errors.As(err, &ue) {
 			_ = pe.Context.PrintUsage(true)
 		}
 		return ExitUsage

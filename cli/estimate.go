@@ -43,7 +43,7 @@ func (c *runCmd) estimate(ctx context.Context, env *Env, sd *shutdown) error {
 	if c.Sample < 0 {
 		return usagef("--sample cannot be negative")
 	}
-	j, err := c.open()
+	j, err := c.open(ctx, env, c.Sample > 0) // a sample writes to the journal
 	if err != nil {
 		return err
 	}

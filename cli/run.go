@@ -21,7 +21,7 @@ import (
 )
 
 type runCmd struct {
-	Input       string `arg:"" help:"The file to enrich: CSV, TSV, XLSX, Parquet or JSONL."`
+	Input       string `arg:"" optional:"" help:"The file to enrich: CSV, TSV, XLSX, Parquet or JSONL (or the job file's input)."`
 	schemaFlags `embed:""`
 	outputFlags `embed:""`
 	Query       string   `required:"" help:"What to research for each row."`
@@ -43,6 +43,9 @@ type runCmd struct {
 	RetryErrors      bool   `help:"Send again rows that ended in error (failed, missing, mismatch)."`
 	Reuse            bool   `help:"Keep answers given under another query, schema or effort."`
 
+	SystemPrompt string `help:"Standing instructions for the agent on every run (sources to prefer, how to answer)."`
+	Exclusion    string `placeholder:"FILE" help:"Rows the agent should avoid returning (a file in any input format): sent as input.exclusion with every run."`
+
 	Sim         bool   `help:"Use the embedded simulator on a loopback port: no key, no network, synthetic answers."`
 	DryRun      bool   `help:"Work out what would be sent and what it could cost, as 'exa-enrich estimate' does, and send nothing."`
 	SummaryJSON string `placeholder:"PATH" help:"Write the end-of-job summary as JSON to PATH, for monitoring."`
@@ -52,6 +55,7 @@ type runCmd struct {
 	estimateFlags `embed:""`
 
 	inputFlags `embed:""`
+	jobFlags   `embed:""`
 }
 
 func (c *runCmd) Help() string {
@@ -62,13 +66,14 @@ func (c *runCmd) Help() string {
       --max-cost 5 companies.csv
   exa-enrich run --sim --schema company --identity --key name,domain --prefix ai_ \
       --query "Profile each company." examples/companies.csv
+  exa-enrich run --job examples/companies.job.yaml --sim --max-cost 0.50
 
 A rerun of the same command sends only the rows without an answer: it
 re-attaches to runs a killed execution left in flight and never pays twice
 for a row. The first Ctrl-C stops new runs and waits --grace for those in
 flight; the second cancels them. Either way the output is written.
 
-The key comes from EXA_API_KEY; EXA_BASE_URL points the tool at another server.
+The key comes from EXA_API_KEY or --api-key-file; EXA_BASE_URL points the tool at another server.
 
 ` + exitHelp
 }
@@ -79,13 +84,22 @@ type job struct {
 	cfg     pipeline.Config
 	out     string
 	journal *pipeline.Journal
+	unlock  func()
 }
 
-func (j *job) Close() error { return j.journal.Close() }
+func (j *job) Close() error {
+	err := j.journal.Close()
+	j.unlock()
+	return err
+}
 
 // open checks the flags, reads the input's header, compiles the schema and
-// opens the journal. Nothing is sent.
-func (c *runCmd) open() (*job, error) {
+// opens the journal, under the job's lock when lock is set (an execution
+// that will write to the journal). Nothing is sent.
+func (c *runCmd) open(ctx context.Context, env *Env, lock bool) (*job, error) {
+	if c.Input == "" {
+		return nil, usagef("name the file to enrich: exa-enrich run [flags] FILE, or input: in the --job file")
+	}
 	if c.ChunkSize < 1 || c.Concurrency < 1 || c.MaxConcurrency < 1 || c.MaxAttempts < 1 {
 		return nil, usagef("--chunk-size, --concurrency, --max-concurrency and --max-attempts must be at least 1")
 	}
@@ -138,18 +152,34 @@ func (c *runCmd) open() (*job, error) {
 	if err != nil {
 		return nil, err
 	}
+	var exclusion []map[string]any
+	if c.Exclusion != "" {
+		if exclusion, err = readExclusion(c.Exclusion); err != nil {
+			return nil, err
+		}
+	}
+
+	unlock := func() {}
+	if lock {
+		if unlock, err = lockJob(ctx, state+".lock", c.WaitLock, env.Stderr); err != nil {
+			return nil, err
+		}
+	}
 	journal, err := pipeline.OpenJournal(state)
 	if err != nil {
+		unlock()
 		return nil, err
 	}
-	return &job{out: out, journal: journal, cfg: pipeline.Config{
+	return &job{out: out, journal: journal, unlock: unlock, cfg: pipeline.Config{
 		Keep: c.outputFlags.keep(columns, schema),
 		Spec: pipeline.Spec{
-			Query:   c.Query,
-			Effort:  c.Effort,
-			Schema:  schema.Batch(nil), // the per-row schema with any identity echoes
-			Columns: sent,
-			Key:     keys,
+			Query:        c.Query,
+			SystemPrompt: c.SystemPrompt,
+			Effort:       c.Effort,
+			Schema:       schema.Batch(nil), // the per-row schema with any identity echoes
+			Columns:      sent,
+			Key:          keys,
+			Exclusion:    exclusion,
 		},
 		Columns:          columns,
 		Schema:           schema,
@@ -171,7 +201,7 @@ func (c *runCmd) Run(ctx context.Context, env *Env, sd *shutdown) error {
 	if c.DryRun {
 		return c.estimate(ctx, env, sd)
 	}
-	j, err := c.open()
+	j, err := c.open(ctx, env, true)
 	if err != nil {
 		return err
 	}
@@ -386,9 +416,9 @@ func (c *runCmd) client(env *Env) (*exa.Client, func(), error) {
 		}
 		return api, func() { sim.Close() }, nil
 	}
-	key := env.Getenv("EXA_API_KEY")
-	if key == "" {
-		return nil, nil, usagef("EXA_API_KEY is not set: export your Exa API key, or add --sim to try the embedded simulator")
+	key, err := c.apiKey(env)
+	if err != nil {
+		return nil, nil, err
 	}
 	opts := []exa.Option{exa.WithAPIKey(key)}
 	if base := env.Getenv("EXA_BASE_URL"); base != "" {

@@ -624,7 +624,7 @@ func (e *engine) request(rec *ChunkRecord) *exa.CreateRunParams {
 	params := &exa.CreateRunParams{
 		Query:        e.cfg.Spec.Query,
 		SystemPrompt: e.cfg.Spec.SystemPrompt,
-		Input:        &exa.Input{Data: data},
+		Input:        &exa.Input{Data: data, Exclusion: e.cfg.Spec.Exclusion},
 		OutputSchema: e.cfg.Schema.Batch(ids),
 		Effort:       e.cfg.Spec.Effort,
 		Metadata:     e.metadata(rec),

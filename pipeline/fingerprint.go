@@ -19,6 +19,9 @@ type Spec struct {
 	Schema       any      `json:"schema"`  // the per-row JSON Schema
 	Columns      []string `json:"columns"` // the columns sent, in order
 	Key          []string `json:"key"`
+	// Exclusion is the rows the agent is asked to avoid: excluding other
+	// rows asks another question.
+	Exclusion []map[string]any `json:"exclusion,omitempty"`
 }
 
 // Hash identifies the spec. encoding/json writes map keys sorted, so equal
