@@ -83,6 +83,7 @@ type root struct {
 	Schema   schemaCmd   `cmd:"" help:"Print the output schema a run would send, or the columns it would add."`
 	Schemas  schemasCmd  `cmd:"" help:"List the built-in schemas."`
 	Sim      simCmd      `cmd:"" help:"Serve the Agent API simulator on a local port."`
+	Version  versionCmd  `cmd:"" help:"Print the version."`
 }
 
 // usageError marks a mistake in what the user asked for (exit code 2).

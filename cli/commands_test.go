@@ -1,13 +1,16 @@
 package cli
 
 import (
+	"bytes"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/exa-enrich/exa-enrich/exa/exasim"
+	"github.com/exa-enrich/exa-enrich/pipeline"
 )
 
 func TestEstimateSendsNothingAndBoundsWhatRunSpends(t *testing.T) {
@@ -141,5 +144,46 @@ func TestChangesReportsWhatDifferesFromTheLastCompleteRun(t *testing.T) {
 	}
 	if rows[0]["field"] != "ceo" || rows[0]["old_value"] != "ceo of Apple (simulated)" || rows[0]["new_value"] != "ceo of Apple Inc. (simulated)" {
 		t.Errorf("change %v", rows[0])
+	}
+}
+
+func TestProgressIsABarOnATerminal(t *testing.T) {
+	var out bytes.Buffer
+	v := newProgressViewOn(&out, progressFlags{LogEvery: time.Hour}, true)
+	p := pipeline.Progress{Rows: 40, InputDone: true, Answered: 20, InFlight: 2, SpentUSD: 0.5}
+	v.Progress(p)
+	time.Sleep(150 * time.Millisecond) // the bar redraws at most every 100 ms
+	v.Progress(p)
+	v.Close()
+	s := out.String()
+	if !strings.Contains(s, "\r") || !strings.Contains(s, "20/40") || !strings.Contains(s, "$0.5000 spent · 2 runs in flight") {
+		t.Errorf("bar output %q", s)
+	}
+	if strings.Contains(s, "msg=progress") {
+		t.Errorf("log lines on a terminal: %q", s)
+	}
+}
+
+func TestVersion(t *testing.T) {
+	code, stdout, _ := runMain(t, nil, "version")
+	if code != ExitOK || !strings.HasPrefix(stdout, "exa-enrich dev (module ") {
+		t.Errorf("exit %d: %q", code, stdout)
+	}
+}
+
+func TestEstimateSampleRunsAFewRowsToLearnTheCost(t *testing.T) {
+	in := copyExample(t)
+	code, stdout, stderr := runMain(t, nil, "estimate", "--sim", "--sample", "5", "--chunk-size", "5",
+		"--fields", "ceo:string", "--query", "CEO", in)
+	if code != ExitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(stderr, "sample: 5 rows in 1 runs cost $0.0250") {
+		t.Errorf("stderr %q", stderr)
+	}
+	for _, want := range []string{"(5 answered earlier", "20 rows in 4 runs", "cost at most  $0.1000", "expected      $0.1000 (earlier runs of this job cost $0.0250 on average)"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("estimate lacks %q:\n%s", want, stdout)
+		}
 	}
 }

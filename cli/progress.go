@@ -39,8 +39,12 @@ func isTerminal(w io.Writer) bool {
 }
 
 func newProgressView(stderr io.Writer, f progressFlags) *progressView {
+	return newProgressViewOn(stderr, f, isTerminal(stderr))
+}
+
+func newProgressViewOn(stderr io.Writer, f progressFlags, terminal bool) *progressView {
 	v := &progressView{every: f.LogEvery}
-	if isTerminal(stderr) {
+	if terminal {
 		v.bar = progressbar.NewOptions64(-1,
 			progressbar.OptionSetWriter(stderr),
 			progressbar.OptionSetItsString("rows"),

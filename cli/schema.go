@@ -137,6 +137,14 @@ func (c *schemaCmd) Run(env *Env) error {
 
 type schemasCmd struct{}
 
+func (schemasCmd) Help() string {
+	return `Lists the schemas built into the binary, for --schema NAME.
+
+Examples:
+  exa-enrich schemas
+  exa-enrich schema --schema company --columns`
+}
+
 func (schemasCmd) Run(env *Env) error {
 	tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
 	for _, b := range schemas.Builtins() {

@@ -30,6 +30,12 @@ func (c *simCmd) Help() string {
 	for _, f := range exasim.FaultNames {
 		fmt.Fprintf(&b, "  %-12s %s\n", f.Name, f.Help)
 	}
+	b.WriteString(`
+Examples:
+  exa-enrich sim --addr 127.0.0.1:8765 --latency 300ms-1500ms
+  exa-enrich sim --concurrency-limit 12 --faults 5xx=0.05,lost-create=0.02,drop=0.1 --seed 7
+  EXA_BASE_URL=http://127.0.0.1:8765 EXA_API_KEY=any exa-enrich run --fields "ceo:string" --query CEO companies.csv
+`)
 	return b.String() + "\n" + exitHelp
 }
 
