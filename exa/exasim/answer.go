@@ -167,6 +167,11 @@ func enrichmentShape(schema map[string]any) (array string, items map[string]any,
 	return "", nil, false
 }
 
+func blank(v any) bool {
+	s, isString := v.(string)
+	return v == nil || isString && strings.TrimSpace(s) == ""
+}
+
 // rowAnswer answers one row: its rowId, any property that echoes a column of
 // the row, and generated values for the rest.
 func rowAnswer(items map[string]any, row map[string]any) map[string]any {
@@ -174,7 +179,9 @@ func rowAnswer(items map[string]any, row map[string]any) map[string]any {
 	subject := subjectOf(row)
 	out := make(map[string]any, len(props))
 	for name, ps := range props {
-		if v, ok := row[name]; ok {
+		// A column the row fills is echoed, as the agent echoes identity
+		// fields; a blank one is researched, as --only-missing asks.
+		if v, ok := row[name]; ok && !blank(v) {
 			out[name] = v
 			continue
 		}
