@@ -365,13 +365,13 @@ func (e *engine) triage(ctx context.Context, batch []readers.Row) ([]*pending, e
 		all[i] = &pending{Hash: resultHash(e.specHash, rh), RowHash: rh, Source: r.Source, Data: data}
 		hashes[i], rowHashes[i] = all[i].Hash, rh
 	}
-	known, err := e.cfg.Journal.Lookup(ctx, hashes)
+	known, err := e.cfg.Journal.Statuses(ctx, hashes, false)
 	if err != nil {
 		return nil, err
 	}
 	var reused map[string]Result
 	if e.cfg.Reuse {
-		if reused, err = e.cfg.Journal.LookupRows(ctx, rowHashes); err != nil {
+		if reused, err = e.cfg.Journal.Statuses(ctx, rowHashes, true); err != nil {
 			return nil, err
 		}
 	}
