@@ -134,7 +134,7 @@ func runChaos(c chaosConfig, r *report) (problems []string) {
 		if err != nil {
 			fatalf("%v", err)
 		}
-		interrupt := landed < c.kills && (c.mode == "kill" || rng.Float64() < 0.8)
+		interrupt := landed < c.kills
 		if interrupt {
 			select {
 			case <-ch.done:
@@ -211,7 +211,7 @@ func runChaos(c chaosConfig, r *report) (problems []string) {
 	if c.mode == "kill" {
 		r.printf("Each execution is killed with SIGKILL at a moment drawn uniformly from 20 ms–%s after its start, until %d kills have landed; then the job is run until it finishes.\n\n", c.maxDelay, c.kills)
 	} else {
-		r.printf("Most executions get SIGINT at a moment drawn uniformly from 20 ms–%s after their start, four in ten of those a second SIGINT up to 0.5 s later, until %d have landed; the rest run into their spend cap. Then the job is run until it finishes.\n\n", c.maxDelay, c.kills)
+		r.printf("Each execution gets SIGINT at a moment drawn uniformly from 20 ms–%s after its start (four in ten a second SIGINT up to 0.5 s later) unless it reached its spend cap first, until %d have landed; then the job is run, each execution under the same cap, until it finishes. Each execution's spend is what the simulator billed between its start and 0.3 s after its exit.\n\n", c.maxDelay, c.kills)
 	}
 	r.printf("| check | result |\n|---|---|\n")
 	r.printf("| executions | %d (%s), %.1f s in all |\n", len(execs), exitCodes(codes), total.Seconds())
