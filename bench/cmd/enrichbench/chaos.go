@@ -1,6 +1,7 @@
 package main
 
 import (
+	"database/sql"
 	"encoding/csv"
 	"encoding/json"
 	"flag"
@@ -13,6 +14,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	_ "modernc.org/sqlite" // the journal's driver, to read attempts
 )
 
 // chaosConfig sizes one run of the chaos harness.
@@ -198,6 +201,10 @@ func runChaos(c chaosConfig, r *report) (problems []string) {
 	problems = append(problems, cmpProblems...)
 	journal, jProblems := checkJournal(c.exe, out+".db", c.rows)
 	problems = append(problems, jProblems...)
+	early, err := errorsWithAttemptsLeft(out+".db", c.maxAttempts)
+	if err != nil {
+		problems = append(problems, err.Error())
+	}
 
 	// The report.
 	title := map[string]string{"kill": "SIGKILL", "int": "SIGINT and a spend cap"}[c.mode]
@@ -219,6 +226,7 @@ func runChaos(c chaosConfig, r *report) (problems []string) {
 	r.printf("| rows equal to the uninterrupted run (answers and `_status`, row for row; `cached` counts as `ok`) | %d of %d |\n", same, c.rows)
 	r.printf("| rows ok in both that differ | %d |\n", okBoth)
 	r.printf("| rows not ok after the chaos | %d |\n", notOK)
+	r.printf("| of which kept their error with attempts to spare (fewer than `--max-attempts` runs) | %d |\n", early)
 	r.printf("| simulator: runs created / duplicate creates | %d / **%d** |\n", st.RunsCreated, st.DuplicateCreates)
 	r.printf("| simulator: billed in all | $%.4f |\n", st.BilledDollars)
 	r.printf("| journal (`exa-enrich status --json`) | %s |\n", journal)
@@ -366,4 +374,22 @@ func checkJournal(exe, state string, rows int) (summary string, problems []strin
 	cj, _ := json.Marshal(j.Chunks)
 	rj, _ := json.Marshal(j.Rows)
 	return fmt.Sprintf("chunks %s, rows %s", cj, rj), problems
+}
+
+// errorsWithAttemptsLeft counts rows the journal stores in error after
+// fewer runs than maxAttempts: rows a stopping execution settled instead of
+// retrying, which no later execution sends again without --retry-errors.
+// It reads the journal's results table directly (read-only).
+func errorsWithAttemptsLeft(state string, maxAttempts int) (int, error) {
+	db, err := sql.Open("sqlite", "file:"+state+"?mode=ro")
+	if err != nil {
+		return 0, err
+	}
+	defer db.Close()
+	var n int
+	err = db.QueryRow(`SELECT count(*) FROM results WHERE status NOT IN ('ok', 'cached') AND attempts < ?`, maxAttempts).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("reading %s: %w", state, err)
+	}
+	return n, nil
 }
