@@ -175,6 +175,11 @@ func runBenchmarks(c benchConfig, r *report) (failed bool) {
 	r.printf("| bare `encoding/csv` round trip | %s | |\n", secs(csvBare.Wall))
 	r.printf("| first run | %s | %s |\n\n", secs(csvTool.Wall), csvFull.calls())
 	r.printf("Rerun wall ÷ bare round trip: **%.2f×**.\n\n", ratio(rerun.Wall, csvBare.Wall))
+	if rerunStats != (simStats{}) {
+		// A rerun of a finished job must not reach the API at all.
+		fmt.Fprintf(os.Stderr, "enrichbench: the rerun reached the API: %s\n", rerunStats.calls())
+		failed = true
+	}
 
 	step("incremental")
 	must(genCSV(csvIn, c.csvRows, func(i int) bool { return i%20 == 7 }))
