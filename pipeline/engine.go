@@ -771,6 +771,11 @@ func (e *engine) record(ctx context.Context, rec *ChunkRecord, run *exa.Run) err
 			again = append(again, p)
 			continue
 		}
+		if retry {
+			// The job is stopping: the row keeps its attempts to spare, and
+			// the next execution sends it again.
+			v = verdict{Status: StatusCancelled, Error: "the job stopped before this row could be sent again; last try: " + v.Error}
+		}
 		entries = append(entries, Entry{Hash: p.Hash, RowHash: p.RowHash, Result: Result{
 			Status: v.Status, Error: v.Error, Answer: v.Answer, RunID: run.ID, CostUSD: p.CostUSD,
 			Sources: v.Sources, Citations: v.Citations, Confidence: v.Confidence,

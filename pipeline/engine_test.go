@@ -638,3 +638,47 @@ func TestRunReportsProgress(t *testing.T) {
 		t.Errorf("%d progress events for 9 runs", events.n)
 	}
 }
+
+func TestRunStoppingKeepsRowsWithAttemptsToSpareForTheNextExecution(t *testing.T) {
+	f := newFixture(t, exasim.Config{Seed: 5, Faults: exasim.Faults{Drop: 1}, Latency: exasim.Latency{Min: 50 * time.Millisecond, Max: 50 * time.Millisecond}})
+	rows := companies(10)
+	stop := make(chan struct{})
+	var once sync.Once
+	_, results, err := f.run(context.Background(), rows, func(c *Config) {
+		c.Concurrency, c.MaxConcurrency = 2, 2
+		c.Events = eventsFunc(func(p Progress) {
+			if p.InFlight >= 2 {
+				once.Do(func() { close(stop) })
+			}
+		})
+		c.Stop, c.Grace = stop, 10*time.Second
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dropped := 0
+	for i, r := range results {
+		switch r.Status {
+		case StatusOK:
+		case StatusCancelled:
+			dropped++
+		default:
+			t.Errorf("row %d: %q (%s): a row with attempts to spare must not be settled by a stop", i+2, r.Status, r.Error)
+		}
+	}
+	if dropped != 2 {
+		t.Fatalf("%d rows left for later, want the 2 the runs dropped", dropped)
+	}
+	sum, results, err := f.run(context.Background(), rows, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Sent != 2 {
+		t.Errorf("next execution sent %d rows, want the 2 left", sum.Sent)
+	}
+	for i, r := range results {
+		if r.Status == StatusCancelled {
+			t.Errorf("row %d still cancelled after the next execution", i+2)
+		}
+	}
+}

@@ -205,6 +205,11 @@ func runChaos(c chaosConfig, r *report) (problems []string) {
 	if err != nil {
 		problems = append(problems, err.Error())
 	}
+	if early > 0 {
+		// A stop must leave such rows for the next execution, not settle
+		// them with their error.
+		problems = append(problems, fmt.Sprintf("%d rows kept their error with attempts to spare", early))
+	}
 
 	// The report.
 	title := map[string]string{"kill": "SIGKILL", "int": "SIGINT and a spend cap"}[c.mode]
