@@ -132,8 +132,8 @@ type engine struct {
 
 	mu       sync.Mutex
 	sum      Summary
-	progress Progress        // the counters Summary lacks
-	queued   map[string]bool // hashes in a chunk of this execution
+	progress Progress             // the counters Summary lacks
+	queued   map[hashKey]struct{} // rows in a chunk of this execution, by hash
 	started  time.Time
 }
 
@@ -216,7 +216,7 @@ func newEngine(ctx context.Context, api API, cfg Config) (*engine, error) {
 		specHash: cfg.Spec.Hash(),
 		window:   newWindow(cfg.Concurrency, cfg.MaxConcurrency),
 		budget:   newBudget(cfg.MaxCost),
-		queued:   map[string]bool{},
+		queued:   map[hashKey]struct{}{},
 		started:  time.Now(),
 	}
 	e.sum.Started = e.started
@@ -279,7 +279,7 @@ func (e *engine) produce(ctx context.Context, g *errgroup.Group, rows Rows) erro
 	for _, rec := range open {
 		e.mu.Lock()
 		for _, p := range rec.Rows {
-			e.queued[p.Hash] = true
+			e.queued[keyOf(p.Hash)] = struct{}{}
 		}
 		e.mu.Unlock()
 		if !e.spawn(ctx, g, func() error { return e.resume(ctx, rec) }) {
@@ -392,10 +392,11 @@ func (e *engine) triage(ctx context.Context, batch []readers.Row) ([]*pending, e
 			e.sum.Cached++
 			continue
 		}
-		if e.queued[p.Hash] {
+		k := keyOf(p.Hash)
+		if _, dup := e.queued[k]; dup {
 			continue // a duplicate of a row already on its way
 		}
-		e.queued[p.Hash] = true
+		e.queued[k] = struct{}{}
 		e.sum.Sent++
 		todo = append(todo, p)
 	}

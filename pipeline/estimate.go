@@ -48,7 +48,7 @@ func Estimate(ctx context.Context, cfg Config, rows Rows) (Plan, error) {
 	unstarted := 0
 	for _, c := range open {
 		for _, r := range c.Rows {
-			e.queued[r.Hash] = true
+			e.queued[keyOf(r.Hash)] = struct{}{}
 		}
 		if c.RunID == "" {
 			unstarted++
