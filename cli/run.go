@@ -49,7 +49,7 @@ type runCmd struct {
 	Sim         bool   `help:"Use the embedded simulator on a loopback port: no key, no network, synthetic answers."`
 	DryRun      bool   `help:"Work out what would be sent and what it could cost, as 'exa-enrich estimate' does, and send nothing."`
 	SummaryJSON string `placeholder:"PATH" help:"Write the end-of-job summary as JSON to PATH, for monitoring."`
-	Changes     string `placeholder:"PATH" help:"Write a CSV of the answers that differ from the previous complete run of this job (key, field, old value, new value)."`
+	Changes     string `placeholder:"PATH" help:"Write a CSV of the answers that differ from the previous complete run of this job that also had --changes (key, field, old value, new value)."`
 
 	progressFlags `embed:""`
 	estimateFlags `embed:""`
@@ -192,6 +192,7 @@ func (c *runCmd) open(ctx context.Context, env *Env, lock bool) (*job, error) {
 		MaxAttempts:      c.MaxAttempts,
 		RefreshOlderThan: refresh,
 		RetryErrors:      c.RetryErrors,
+		TrackChanges:     c.Changes != "",
 		Reuse:            c.Reuse,
 		Grace:            c.Grace,
 	}}, nil

@@ -18,7 +18,8 @@ CREATE TABLE IF NOT EXISTS executions (
 	job_id      TEXT NOT NULL,
 	started_at  TEXT NOT NULL,
 	finished_at TEXT,
-	complete    INTEGER NOT NULL DEFAULT 0
+	complete    INTEGER NOT NULL DEFAULT 0,
+	tracked     INTEGER NOT NULL DEFAULT 0 -- its answers are kept for the changes report
 );
 CREATE TABLE IF NOT EXISTS answers (
 	execution_id INTEGER NOT NULL,
@@ -28,10 +29,11 @@ CREATE TABLE IF NOT EXISTS answers (
 );
 `
 
-// BeginExecution records that an execution of a job started.
-func (j *Journal) BeginExecution(ctx context.Context, jobID string, started time.Time) (int64, error) {
-	res, err := j.db.ExecContext(ctx, `INSERT INTO executions(job_id, started_at) VALUES(?, ?)`,
-		jobID, started.UTC().Format(time.RFC3339Nano))
+// BeginExecution records that an execution of a job started; tracked
+// executions keep the answers they write out, for the changes report.
+func (j *Journal) BeginExecution(ctx context.Context, jobID string, started time.Time, tracked bool) (int64, error) {
+	res, err := j.db.ExecContext(ctx, `INSERT INTO executions(job_id, started_at, tracked) VALUES(?, ?, ?)`,
+		jobID, started.UTC().Format(time.RFC3339Nano), tracked)
 	if err != nil {
 		return 0, fmt.Errorf("journal: %w", err)
 	}
@@ -56,7 +58,7 @@ func (j *Journal) FinishExecution(ctx context.Context, id int64, complete bool) 
 		// before it, which the changes report compares with.
 		if _, err := tx.ExecContext(ctx, `DELETE FROM answers WHERE execution_id IN
 			(SELECT id FROM executions WHERE job_id = (SELECT job_id FROM executions WHERE id = ?)
-			 AND id < (SELECT COALESCE(MAX(id), 0) FROM executions WHERE complete = 1 AND id < ?
+			 AND id < (SELECT COALESCE(MAX(id), 0) FROM executions WHERE complete = 1 AND tracked = 1 AND id < ?
 			           AND job_id = (SELECT job_id FROM executions WHERE id = ?)))`, id, id, id); err != nil {
 			return fmt.Errorf("journal: %w", err)
 		}
@@ -104,12 +106,12 @@ type Change struct {
 }
 
 // Changes compares an execution's answers with those of the job's previous
-// complete execution, field by field, and calls f for each difference, in
+// complete tracked execution, field by field, and calls f for each difference, in
 // key order. It reports false when there is no earlier complete execution
 // to compare with. cell renders a column's value as the output shows it.
 func (j *Journal) Changes(ctx context.Context, execution int64, columns []string, cell func(column string, answer map[string]any) string, f func(Change) error) (bool, error) {
 	var prev sql.NullInt64
-	err := j.db.QueryRowContext(ctx, `SELECT MAX(id) FROM executions WHERE complete = 1 AND id < ?
+	err := j.db.QueryRowContext(ctx, `SELECT MAX(id) FROM executions WHERE complete = 1 AND tracked = 1 AND id < ?
 		AND job_id = (SELECT job_id FROM executions WHERE id = ?)`, execution, execution).Scan(&prev)
 	if err != nil {
 		return false, fmt.Errorf("journal: %w", err)

@@ -53,6 +53,10 @@ type Config struct {
 	// not sent; their results read StatusKept.
 	Keep func(readers.Row) bool
 
+	// TrackChanges keeps the answers this execution writes out, by row key,
+	// so that it and the next tracked execution can report what changed.
+	TrackChanges bool
+
 	RefreshOlderThan time.Duration // re-research answers older than this; 0: never
 	RetryErrors      bool          // re-send rows that ended in error
 	Reuse            bool          // answers to an earlier spec count for this one
@@ -152,7 +156,7 @@ func Run(ctx context.Context, api API, cfg Config, rows Rows) (Summary, error) {
 	if err := cfg.Journal.BeginJob(ctx, e.jobID, string(fp)); err != nil {
 		return Summary{}, err
 	}
-	if e.sum.Execution, err = cfg.Journal.BeginExecution(ctx, e.jobID, e.started); err != nil {
+	if e.sum.Execution, err = cfg.Journal.BeginExecution(ctx, e.jobID, e.started, cfg.TrackChanges); err != nil {
 		return Summary{}, err
 	}
 	waitCtx, cancelWaits := context.WithCancel(ctx)

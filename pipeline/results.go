@@ -29,6 +29,7 @@ type Joiner struct {
 	colIdx     []int
 	keyIdx     []int // the key columns, for recording answers by row key
 	execution  int64
+	track      bool // record answers by row key for the changes report
 	reuse      bool
 	keep       func(readers.Row) bool
 	since      time.Time // results from before this are cached
@@ -46,6 +47,7 @@ func NewJoiner(cfg Config, sum Summary) (*Joiner, error) {
 		reuse:      cfg.Reuse,
 		keep:       cfg.Keep,
 		execution:  sum.Execution,
+		track:      cfg.TrackChanges,
 		since:      sum.Started,
 		unanswered: StatusCancelled,
 		unansErr:   "the job stopped before this row was answered",
@@ -71,8 +73,8 @@ func NewJoiner(cfg Config, sum Summary) (*Joiner, error) {
 	return jn, nil
 }
 
-// Results returns the result of each row, in order, and records the
-// answers it returns under their rows' keys, for the changes report.
+// Results returns the result of each row, in order; with TrackChanges it
+// records the answers under their rows' keys, for the changes report.
 func (jn *Joiner) Results(ctx context.Context, rows []readers.Row) ([]Result, error) {
 	hashes := make([]string, len(rows))
 	rowHashes := make([]string, len(rows))
@@ -112,7 +114,7 @@ func (jn *Joiner) Results(ctx context.Context, rows []readers.Row) ([]Result, er
 		}
 		out[i] = r
 	}
-	if jn.execution > 0 {
+	if jn.track && jn.execution > 0 {
 		var keys []string
 		var answers []map[string]any
 		for i, r := range out {
