@@ -11,6 +11,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/exa-enrich/exa-enrich/exa/exasim"
 )
 
 // sim is an `exa-enrich sim` child process on a loopback port.
@@ -58,18 +60,8 @@ func (s *sim) stop() {
 	}
 }
 
-// simStats is GET /_sim/stats.
-type simStats struct {
-	RunsCreated      int     `json:"runs_created"`
-	RunsCompleted    int     `json:"runs_completed"`
-	RunsFailed       int     `json:"runs_failed"`
-	RunsCancelled    int     `json:"runs_cancelled"`
-	DuplicateCreates int     `json:"duplicate_creates"`
-	BilledDollars    float64 `json:"billed_dollars"`
-	Rejected429      int     `json:"rejected_429"`
-	MaxActive        int     `json:"max_active"`
-	BusyRunSeconds   float64 `json:"busy_run_seconds"`
-}
+// simStats is GET /_sim/stats, as the simulator defines it.
+type simStats exasim.Stats
 
 func (s *sim) stats() (simStats, error) {
 	var st simStats
