@@ -108,7 +108,31 @@ func OpenJournal(path string) (*Journal, error) {
 		db.Close()
 		return nil, fmt.Errorf("journal %s: %w", path, err)
 	}
+	if err := checkVersion(db); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("journal %s: %w", path, err)
+	}
 	return &Journal{db: db, path: path}, nil
+}
+
+// journalVersion is the layout of the journal's tables. A journal records
+// its version when it is made; a later layout migrates older journals, and
+// this one refuses newer ones rather than misread them.
+const journalVersion = 1
+
+func checkVersion(db *sql.DB) error {
+	if _, err := db.Exec(`INSERT INTO meta(key, value) VALUES('version', ?) ON CONFLICT(key) DO NOTHING`,
+		journalVersion); err != nil {
+		return err
+	}
+	var v int
+	if err := db.QueryRow(`SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'version'`).Scan(&v); err != nil {
+		return err
+	}
+	if v > journalVersion {
+		return fmt.Errorf("written by a newer exa-enrich (journal version %d, this one reads up to %d): upgrade, or use another --state", v, journalVersion)
+	}
+	return nil
 }
 
 // Path is the journal's file.

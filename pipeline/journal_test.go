@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -126,5 +127,17 @@ func TestJournalRetryKeepsOKAndAddsCost(t *testing.T) {
 	byRow, _ := j.LookupRows(ctx, []string{"r2"})
 	if byRow["r2"].Answer["ceo"] != "Grace" {
 		t.Errorf("LookupRows(r2) = %+v", byRow["r2"])
+	}
+}
+
+func TestJournalRefusesANewerLayout(t *testing.T) {
+	j, path := openTestJournal(t)
+	if _, err := j.db.Exec(`UPDATE meta SET value = '99' WHERE key = 'version'`); err != nil {
+		t.Fatal(err)
+	}
+	j.Close()
+	_, err := OpenJournal(path)
+	if err == nil || !strings.Contains(err.Error(), "written by a newer exa-enrich (journal version 99") {
+		t.Errorf("err = %v", err)
 	}
 }
