@@ -247,7 +247,13 @@ func TestRunFirstSignalLetsRunsInFlightFinish(t *testing.T) {
 	defer sim.Close()
 	in := copyExample(t)
 	signals := make(chan os.Signal, 1)
-	time.AfterFunc(100*time.Millisecond, func() { signals <- os.Interrupt })
+	go func() {
+		// Ctrl-C once the two runs the pool allows are in flight.
+		for sim.Stats().RunsCreated < 2 {
+			time.Sleep(5 * time.Millisecond)
+		}
+		signals <- os.Interrupt
+	}()
 	var stderr bytes.Buffer
 	code := Main(context.Background(), []string{"run", "--fields", "ceo:string", "--query", "CEO",
 		"--chunk-size", "5", "--concurrency", "2", "--max-concurrency", "2", "--qps", "0", in},

@@ -456,7 +456,13 @@ func TestRunHardStopCancelsRunsInFlight(t *testing.T) {
 	f := newFixture(t, exasim.Config{Latency: exasim.Latency{Min: 10 * time.Second, Max: 10 * time.Second}})
 	rows := companies(20)
 	ctx, cancel := context.WithCancel(context.Background())
-	time.AfterFunc(300*time.Millisecond, cancel)
+	go func() {
+		// Cancel once all four chunks' runs are in flight.
+		for f.sim.Stats().RunsCreated < 4 {
+			time.Sleep(5 * time.Millisecond)
+		}
+		cancel()
+	}()
 	sum, results, err := f.run(ctx, rows, nil)
 	if err != nil && !errors.Is(err, context.Canceled) {
 		t.Fatal(err)
