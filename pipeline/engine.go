@@ -609,6 +609,26 @@ func (e *engine) create(ctx context.Context, rec *ChunkRecord) error {
 				return e.interrupted(ctx, rec, err)
 			}
 			backoff = min(backoff*2, time.Minute)
+		case errors.Is(err, exa.ErrCreateUncertain):
+			// Cancelled mid-create: the run may exist and bill. Find it, so
+			// that it is cancelled like the other runs in flight; if it
+			// cannot be found now, the chunk stays open and the next
+			// execution looks again.
+			fctx, done := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+			run, ferr := e.api.FindRunByMetadata(fctx, e.metadata(rec), orphanScan)
+			done()
+			if ferr != nil || run == nil {
+				e.window.release()
+				return e.interrupted(ctx, rec, ctx.Err())
+			}
+			e.mu.Lock()
+			e.sum.Runs++
+			e.mu.Unlock()
+			if err := e.cfg.Journal.SetRunID(context.WithoutCancel(ctx), rec, run.ID); err != nil {
+				e.window.release()
+				return err
+			}
+			return e.follow(ctx, rec, nil)
 		default:
 			e.window.release()
 			if ctx.Err() != nil {
