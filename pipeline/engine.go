@@ -545,10 +545,6 @@ func (e *engine) create(ctx context.Context, rec *ChunkRecord) error {
 		var rl *exa.RateLimitError
 		switch {
 		case err == nil:
-			e.window.accepted()
-			e.mu.Lock()
-			e.sum.Runs++
-			e.mu.Unlock()
 			var ev struct {
 				ID string `json:"id"`
 			}
@@ -557,15 +553,7 @@ func (e *engine) create(ctx context.Context, rec *ChunkRecord) error {
 				e.window.release()
 				return fmt.Errorf("chunk %d: the created event names no run: %s", rec.ID, created.Data)
 			}
-			// The run exists and bills: record it even if the job is
-			// being interrupted.
-			if err := e.cfg.Journal.SetRunID(context.WithoutCancel(ctx), rec, ev.ID); err != nil {
-				st.Close()
-				e.window.release()
-				return err
-			}
-			e.emit()
-			return e.follow(ctx, rec, st)
+			return e.attach(ctx, rec, ev.ID, st)
 		case errors.As(err, &rl):
 			if rl.Code == "CONCURRENCY_LIMIT_REACHED" {
 				e.window.refused()
@@ -591,15 +579,7 @@ func (e *engine) create(ctx context.Context, rec *ChunkRecord) error {
 				return fmt.Errorf("chunk %d: create outcome unknown (%v), and looking for its run failed: %w", rec.ID, err, ferr)
 			}
 			if run != nil {
-				e.window.accepted()
-				e.mu.Lock()
-				e.sum.Runs++
-				e.mu.Unlock()
-				if err := e.cfg.Journal.SetRunID(context.WithoutCancel(ctx), rec, run.ID); err != nil {
-					e.window.release()
-					return err
-				}
-				return e.follow(ctx, rec, nil)
+				return e.attach(ctx, rec, run.ID, nil)
 			}
 			e.window.release()
 			if err := e.cfg.Journal.Resubmit(ctx, rec); err != nil {
@@ -621,14 +601,7 @@ func (e *engine) create(ctx context.Context, rec *ChunkRecord) error {
 				e.window.release()
 				return e.interrupted(ctx, rec, ctx.Err())
 			}
-			e.mu.Lock()
-			e.sum.Runs++
-			e.mu.Unlock()
-			if err := e.cfg.Journal.SetRunID(context.WithoutCancel(ctx), rec, run.ID); err != nil {
-				e.window.release()
-				return err
-			}
-			return e.follow(ctx, rec, nil)
+			return e.attach(ctx, rec, run.ID, nil)
 		default:
 			e.window.release()
 			if ctx.Err() != nil {
@@ -637,6 +610,28 @@ func (e *engine) create(ctx context.Context, rec *ChunkRecord) error {
 			return fmt.Errorf("chunk %d (rows %s): creating its run: %w", rec.ID, rowRange(rec.Rows), err)
 		}
 	}
+}
+
+// attach takes on the run a chunk's create started, whether the create
+// answered or the run was found by its metadata: it holds the chunk's
+// window slot, records the run id and follows the run. st is the create's
+// event stream, or nil.
+func (e *engine) attach(ctx context.Context, rec *ChunkRecord, runID string, st *exa.EventStream) error {
+	e.window.accepted()
+	e.mu.Lock()
+	e.sum.Runs++
+	e.mu.Unlock()
+	// The run exists and bills: record it even if the job is being
+	// interrupted.
+	if err := e.cfg.Journal.SetRunID(context.WithoutCancel(ctx), rec, runID); err != nil {
+		if st != nil {
+			st.Close()
+		}
+		e.window.release()
+		return err
+	}
+	e.emit()
+	return e.follow(ctx, rec, st)
 }
 
 // request is the create body of a chunk's run.
