@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"os"
 	"strings"
+
+	"github.com/exa-enrich/exa-enrich/exa"
 )
 
 // apiKey returns the Exa API key: from --api-key-file when given, else from
@@ -39,4 +41,18 @@ func (f jobFlags) apiKey(env *Env) (string, error) {
 		return "", usagef("--api-key-file %s holds more than one line; it should hold the key alone", f.APIKeyFile)
 	}
 	return key, nil
+}
+
+// apiClient returns a client of the real API (or the server EXA_BASE_URL
+// names) that sends key.
+func apiClient(env *Env, key string) (*exa.Client, error) {
+	opts := []exa.Option{exa.WithAPIKey(key)}
+	if base := env.Getenv("EXA_BASE_URL"); base != "" {
+		opts = append(opts, exa.WithBaseURL(base))
+	}
+	api, err := exa.NewClient(nil, opts...)
+	if err != nil {
+		return nil, usageError{err}
+	}
+	return api, nil
 }

@@ -421,13 +421,9 @@ func (c *runCmd) client(env *Env) (*exa.Client, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	opts := []exa.Option{exa.WithAPIKey(key)}
-	if base := env.Getenv("EXA_BASE_URL"); base != "" {
-		opts = append(opts, exa.WithBaseURL(base))
-	}
-	api, err := exa.NewClient(nil, opts...)
+	api, err := apiClient(env, key)
 	if err != nil {
-		return nil, nil, usageError{err}
+		return nil, nil, err
 	}
 	return api, func() {}, nil
 }

@@ -71,12 +71,8 @@ func (c *statusCmd) Run(ctx context.Context, env *Env) error {
 		if key == "" {
 			return usagef("--api needs EXA_API_KEY")
 		}
-		opts := []exa.Option{exa.WithAPIKey(key)}
-		if base := env.Getenv("EXA_BASE_URL"); base != "" {
-			opts = append(opts, exa.WithBaseURL(base))
-		}
-		if api, err = exa.NewClient(nil, opts...); err != nil {
-			return usageError{err}
+		if api, err = apiClient(env, key); err != nil {
+			return err
 		}
 	}
 	jobs := make([]statusJob, len(reports))
